@@ -1,0 +1,1 @@
+"""Command-line tools: CLI, sample format, ingest, import, simulator, serial link."""

@@ -1,0 +1,49 @@
+"""The ``tinyheat`` command line. Subcommands are imported lazily so ``tinyheat --help`` and the
+light commands do not pay for importing TensorFlow."""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+#: command name -> "module:attribute" of a click command inside the tinyheat package.
+COMMANDS = {
+    "ingest": "tinyheat.tools.ingest:ingest_cmd",
+    "import-frames": "tinyheat.tools.import_frames:import_frames_cmd",
+    "demo-data": "tinyheat.tools.simulate:demo_data_cmd",
+    "train": "tinyheat.training.commands:train_cmd",
+    "quantize": "tinyheat.training.commands:quantize_cmd",
+    "export": "tinyheat.training.commands:export_cmd",
+    "evaluate": "tinyheat.training.commands:evaluate_cmd",
+    "run": "tinyheat.training.commands:run_cmd",
+    "bench": "tinyheat.training.bench:bench_cmd",
+    "monitor": "tinyheat.tools.link_commands:monitor_cmd",
+    "capture": "tinyheat.tools.link_commands:capture_cmd",
+    "record": "tinyheat.tools.link_commands:record_cmd",
+    "sim-device": "tinyheat.tools.link_commands:sim_device_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:  # a command whose module is not there yet
+            raise click.ClickException(f"command {name!r} is unavailable: {e}") from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tinyheat")
+def main():
+    """tinyheat: MLX90640 thermal samples -> int8 TFLite-Micro classifier for the Wio Terminal."""
+
+
+if __name__ == "__main__":
+    main()

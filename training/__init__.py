@@ -1,0 +1,1 @@
+"""Training pipeline: dataset, preprocessing, model, training, quantization, evaluation, export."""
