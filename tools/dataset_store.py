@@ -90,12 +90,19 @@ class DatasetStore:
                 try:
                     with open(folder / name.jpg, "xb") as f:
                         f.write(jpg_bytes)
-                    if pgm_bytes is not None:
-                        with open(folder / name.pgm, "xb") as f:
-                            f.write(pgm_bytes)
-                    break
                 except FileExistsError:
                     pass
+                else:
+                    if pgm_bytes is None:
+                        break
+                    try:
+                        with open(folder / name.pgm, "xb") as f:
+                            f.write(pgm_bytes)
+                        break
+                    except FileExistsError:
+                        # Another writer took the .pgm name meanwhile: remove the .jpg just
+                        # created here (never someone else's) so no half sample is left.
+                        (folder / name.jpg).unlink()
             n = sf.next_free_index(folder, label)
         if isinstance(ta_degC, float):
             ta_degC = f"{ta_degC:.2f}"

@@ -150,6 +150,8 @@ def decode_pgm(data: bytes) -> np.ndarray:
     if not data.startswith(b"P5"):
         raise SampleError("sidecar is not a binary PGM (P5)")
     tokens, off = _pgm_tokens(data, 4)
+    if tokens[0] != b"P5":  # e.g. "P55": startswith() alone accepted it
+        raise SampleError("sidecar is not a binary PGM (P5)")
     try:
         w, h, maxval = int(tokens[1]), int(tokens[2]), int(tokens[3])
     except ValueError as e:
