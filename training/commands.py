@@ -1,0 +1,132 @@
+"""Click commands: ``tinyheat train / quantize / export / evaluate / run``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .recipes import RECIPES
+
+
+def _fmt_metrics(name: str, m: dict) -> str:
+    per = ", ".join(f"{lab} P{v['precision']:.2f}/R{v['recall']:.2f}" for lab, v in m["per_class"].items())
+    return (f"{name:>6}: balanced accuracy {m['balanced_accuracy']:.3f}  accuracy {m['accuracy']:.3f}  "
+            f"(n={m['n']}; {per})")
+
+
+def _echo_train(run) -> None:
+    m = run.metrics()
+    s = m["split"]
+    click.echo(f"split: {s['kind']}: train {s['train']}, val {s['val']}, test {s['test']} "
+               f"(gap {s.get('gap_frames')} frames at each cut)")
+    click.echo(_fmt_metrics("float", m["float"]))
+    click.echo(f"model: {m['model']['parameters']} parameters, {m['model']['macs']} MACs per inference")
+
+
+def _echo_quant(m: dict) -> None:
+    click.echo(_fmt_metrics("int8", m["int8"]) + f"  [{m['int8']['interpreter']}]")
+    p = m["tflm_parity"]
+    click.echo(f"TFLM vs tf.lite reference kernels: identical on {p['inputs']} inputs")
+    mm = m["model"]
+    click.echo(f"int8 model: {mm['tflite_bytes']} bytes, arena {mm['arena_measured_bytes']} bytes measured "
+               f"({mm['arena_bytes']} exported), ops {', '.join(mm['ops'])}")
+
+
+@click.command("train")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
+@click.option("--recipe", type=click.Choice(sorted(RECIPES)), default="default", show_default=True)
+@click.option("--epochs", type=int, default=None, help="Override the recipe's maximum epochs.")
+@click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
+def train_cmd(dataset, out, recipe, epochs, seed):
+    """Train a small CNN on DATASET, split by capture order (never by random frame)."""
+    from .pipeline import train_run
+    from .recipes import get_recipe
+
+    overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
+    run = train_run(dataset, out, get_recipe(recipe, **overrides))
+    _echo_train(run)
+    click.echo(f"wrote {run.path}/model.keras, metrics.json, confusion.png, curves.png")
+
+
+@click.command("quantize")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning (tensorflow-model-optimization) first.")
+def quantize_cmd(run, qat):
+    """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena."""
+    from .pipeline import quantize_run
+    from .tflm_check import TFLMParityError
+
+    try:
+        m = quantize_run(run, qat=qat)
+    except TFLMParityError as e:
+        raise click.ClickException(str(e)) from None
+    _echo_quant(m)
+
+
+@click.command("export")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--firmware", type=click.Path(file_okay=False), default="firmware", show_default=True,
+              help="Firmware folder; the model goes into its lib/tinyheat_model/.")
+def export_cmd(run, firmware):
+    """Write RUN's int8 model as C sources + header + model card for the firmware."""
+    from .export import BudgetError
+    from .pipeline import export_run
+
+    try:
+        files = export_run(run, firmware)
+    except (BudgetError, FileNotFoundError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    for f in files:
+        click.echo(f"wrote {f}")
+
+
+@click.command("evaluate")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the metrics (default: RUN/eval-<dataset>.json).")
+def evaluate_cmd(run, dataset, json_path):
+    """Metrics of RUN's int8 model, run in TFLM, on every sample of DATASET."""
+    from .pipeline import evaluate_run
+
+    try:
+        out, path = evaluate_run(run, dataset, json_path)
+    except (FileNotFoundError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(_fmt_metrics("int8", out["int8"]))
+    click.echo(f"wrote {path}")
+
+
+@click.command("run")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
+@click.option("--firmware", type=click.Path(file_okay=False), default="firmware", show_default=True)
+@click.option("--recipe", type=click.Choice(sorted(RECIPES)), default="default", show_default=True)
+@click.option("--epochs", type=int, default=None, help="Override the recipe's maximum epochs.")
+@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning before conversion.")
+def run_cmd(dataset, out, firmware, recipe, epochs, qat):
+    """Train, quantize, evaluate (TFLM) and export in one go: the main job."""
+    from .export import BudgetError
+    from .pipeline import evaluate_run, export_run, quantize_run, train_run
+    from .recipes import get_recipe
+    from .tflm_check import TFLMParityError
+
+    click.echo(f"[1/4] train on {dataset}")
+    r = get_recipe(recipe, **({"epochs": epochs} if epochs else {}))
+    run = train_run(dataset, out, r)
+    _echo_train(run)
+    click.echo("[2/4] quantize to int8 and check in TFLM")
+    try:
+        _echo_quant(quantize_run(run, qat=qat))
+    except TFLMParityError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"[3/4] evaluate int8 in TFLM on all of {dataset}")
+    ev, path = evaluate_run(run, dataset)
+    click.echo(_fmt_metrics("all", ev["int8"]) + f"  -> {path.name} (includes training samples)")
+    click.echo(f"[4/4] export to {Path(firmware) / 'lib' / 'tinyheat_model'}")
+    try:
+        for f in export_run(run, firmware):
+            click.echo(f"wrote {f}")
+    except BudgetError as e:
+        raise click.ClickException(str(e)) from None

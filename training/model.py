@@ -1,0 +1,65 @@
+"""The small CNN (tf_keras / Keras 2, so tensorflow-model-optimization QAT can wrap it) and its cost.
+
+Input (24, 32, 1) float32 (the normalized frame, FORMAT.md section 5), output softmax over labels.
+The architecture avoids ops without an optimized CMSIS-NN kernel on the Cortex-M4F (no global
+average pool / MEAN): conv + ReLU + max-pool blocks, flatten, dropout, dense, softmax.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+from .recipes import Recipe  # noqa: E402
+
+INPUT_SHAPE = (24, 32, 1)
+
+
+def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
+    """A compiled tf_keras Sequential model for ``recipe`` with ``num_classes`` softmax outputs."""
+    keras.utils.set_random_seed(recipe.seed)
+    layers = [keras.layers.Input(INPUT_SHAPE, name="thermal")]
+    for i, (filters, kernel, stride, pool) in enumerate(recipe.conv):
+        layers.append(keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", activation="relu",
+                                          name=f"conv{i + 1}"))
+        if pool:
+            layers.append(keras.layers.MaxPool2D(2, name=f"pool{i + 1}"))
+    layers.append(keras.layers.Flatten(name="flatten"))
+    if recipe.dropout:
+        layers.append(keras.layers.Dropout(recipe.dropout, name="dropout"))
+    layers.append(keras.layers.Dense(num_classes, activation="softmax", name="classes"))
+    model = keras.Sequential(layers, name=f"tinyheat_{recipe.name}")
+    compile_model(model, recipe)
+    return model
+
+
+def compile_model(model: keras.Model, recipe: Recipe) -> None:
+    model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+                  metrics=["accuracy"])
+
+
+def layer_macs(model: keras.Model) -> list[dict]:
+    """Multiply-accumulates per inference, per layer: ``[{"layer", "type", "output_shape", "params", "macs"}]``.
+
+    Conv2D: out_h * out_w * out_c * k_h * k_w * in_c; DepthwiseConv2D: out_h * out_w * c * k_h * k_w;
+    Dense: in * out. Pooling, flatten, dropout and activations count 0 MACs.
+    """
+    rows = []
+    for layer in model.layers:
+        out = tuple(int(d) for d in layer.output_shape[1:])
+        macs = 0
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            kh, kw = layer.kernel_size
+            macs = int(np.prod(out)) * kh * kw
+        elif isinstance(layer, keras.layers.Conv2D):
+            kh, kw = layer.kernel_size
+            macs = int(np.prod(out)) * kh * kw * int(layer.input_shape[-1])
+        elif isinstance(layer, keras.layers.Dense):
+            macs = int(layer.input_shape[-1]) * int(layer.units)
+        rows.append({"layer": layer.name, "type": type(layer).__name__, "output_shape": list(out),
+                     "params": int(layer.count_params()), "macs": macs})
+    return rows

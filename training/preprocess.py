@@ -1,0 +1,96 @@
+"""Model input: degC frames -> normalized float -> int8 tensor (spec: ``datasets/FORMAT.md`` section 5).
+
+The firmware's C core implements the same steps (``th_classify``); the parity test
+``tests/firmware`` runs both on the same frames. All arithmetic is float32 like the device.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..tools import sample_format as sf
+
+MODES = ("window", "relative")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How a frame becomes the model input.
+
+    mode: ``"window"`` -> ``clamp((T - lo) / (hi - lo), 0, 1)``; ``"relative"`` -> ``(T - median) / span``.
+    window_lo_degC / window_hi_degC: the window (degC). relative_span_K: the span (K).
+    """
+
+    mode: str = "relative"
+    window_lo_degC: float = sf.WINDOW_LO_DEGC
+    window_hi_degC: float = sf.WINDOW_HI_DEGC
+    relative_span_K: float = 8.0
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"input mode must be one of {MODES}, got {self.mode!r}")
+        if not self.window_hi_degC > self.window_lo_degC:
+            raise ValueError("window_hi_degC must be above window_lo_degC")
+        if not self.relative_span_K > 0:
+            raise ValueError("relative_span_K must be positive")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "InputSpec":
+        return cls(**{k: d[k] for k in ("mode", "window_lo_degC", "window_hi_degC", "relative_span_K") if k in d})
+
+
+def fill_invalid(frames: np.ndarray) -> np.ndarray:
+    """Replace invalid pixels (NaN/inf, outside -40..300 degC) of each frame by the median of its valid ones.
+
+    frames: (n, 24, 32) degC -> (n, 24, 32) float32. A frame with no valid pixel becomes all 0 degC.
+    """
+    f = np.array(frames, dtype=np.float32).reshape(-1, sf.ROWS, sf.COLS)
+    bad = sf.invalid_mask(f)
+    if bad.any():
+        for i in np.nonzero(bad.any(axis=(1, 2)))[0]:
+            good = f[i][~bad[i]]
+            f[i][bad[i]] = _median768(good) if good.size else np.float32(0.0)
+    return f
+
+
+def _median768(values: np.ndarray) -> np.float32:
+    """Median as the spec defines it: mean of the two middle values (float32)."""
+    v = np.sort(np.asarray(values, dtype=np.float32).ravel())
+    n = v.size
+    if n % 2:
+        return v[n // 2]
+    return np.float32((v[n // 2 - 1] + v[n // 2]) * np.float32(0.5))
+
+
+def normalize(frames: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """degC frames (n, 24, 32) -> model input (n, 24, 32, 1) float32, FORMAT.md section 5 steps 1-2."""
+    f = fill_invalid(frames)
+    if spec.mode == "window":
+        lo, hi = np.float32(spec.window_lo_degC), np.float32(spec.window_hi_degC)
+        x = np.clip((f - lo) / (hi - lo), np.float32(0), np.float32(1))
+    else:
+        med = np.array([_median768(fr) for fr in f], dtype=np.float32)[:, None, None]
+        x = (f - med) / np.float32(spec.relative_span_K)
+    return x.astype(np.float32)[..., None]
+
+
+def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """TFLite affine quantization to int8: ``clamp(floor(x / scale + 0.5) + zero_point, -128, 127)`` in float32."""
+    q = np.floor(np.asarray(x, dtype=np.float32) / np.float32(scale) + np.float32(0.5)) + np.float32(zero_point)
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def quantize_input(frames_degc: np.ndarray, card_input: dict) -> np.ndarray:
+    """degC frames (n, 24, 32) -> int8 model input (n, 24, 32, 1), using a model card's ``input`` dict
+    (keys ``mode``, ``window_lo_degC``, ``window_hi_degC``, ``relative_span_K``, ``scale``, ``zero_point``)."""
+    spec = InputSpec.from_dict(card_input)
+    return quantize(normalize(frames_degc, spec), card_input["scale"], int(card_input["zero_point"]))
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """int8 -> float32: ``(q - zero_point) * scale``."""
+    return ((np.asarray(q, dtype=np.int32) - int(zero_point)) * np.float32(scale)).astype(np.float32)

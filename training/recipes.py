@@ -1,0 +1,91 @@
+"""Training recipes: preprocessing, architecture, augmentation and optimizer settings, by name.
+
+``default`` is the recipe ``tinyheat train`` uses; ``baseline`` reproduces the seed project's
+approach (fixed 22-37 degC window, two conv layers, no augmentation) for the benchmark.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from .preprocess import InputSpec
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Augmentation in the temperature domain (degC), before normalization.
+
+    hflip: probability of a left-right mirror (a scene seen mirrored is still physical; an
+    upside-down person is not, so no vertical flip). shift_px: max |shift| in pixels, edges
+    replicated. noise_K: std of per-pixel Gaussian sensor noise (MLX90640 NETD is about 0.1 K at
+    1 Hz and grows with refresh rate, datasheet section 13). ambient_K: std of a whole-frame offset
+    (room / ambient temperature drift). gain: std of a contrast factor about the frame median
+    (emissivity/distance changes of the subject's apparent temperature).
+    """
+
+    hflip: float = 0.5
+    shift_px: int = 2
+    noise_K: float = 0.2
+    ambient_K: float = 1.0
+    gain: float = 0.05
+
+    @property
+    def enabled(self) -> bool:
+        return any([self.hflip, self.shift_px, self.noise_K, self.ambient_K, self.gain])
+
+
+NO_AUGMENT = Augment(0.0, 0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    input: InputSpec
+    #: conv blocks: (filters, kernel, stride); each block is conv + ReLU, then 2x2 max pool if pool.
+    conv: tuple = ((4, 3, 1, True), (8, 3, 1, True), (16, 3, 1, True))
+    dropout: float = 0.3
+    augment: Augment = field(default_factory=Augment)
+    epochs: int = 60
+    patience: int = 12
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    label_smoothing: float = 0.0
+    class_weighting: bool = True
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["conv"] = [list(c) for c in self.conv]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Recipe":
+        return cls(name=d["name"], input=InputSpec(**d["input"]), conv=tuple(tuple(c) for c in d["conv"]),
+                   dropout=d["dropout"], augment=Augment(**d["augment"]), epochs=d["epochs"],
+                   patience=d["patience"], batch_size=d["batch_size"], learning_rate=d["learning_rate"],
+                   label_smoothing=d.get("label_smoothing", 0.0), class_weighting=d["class_weighting"],
+                   seed=d["seed"])
+
+
+RECIPES: dict[str, Recipe] = {
+    "default": Recipe(
+        name="default",
+        input=InputSpec(mode="window"),
+    ),
+    "baseline": Recipe(
+        name="baseline",
+        input=InputSpec(mode="window"),
+        conv=((8, 3, 1, True), (16, 3, 1, True)),
+        dropout=0.0,
+        augment=NO_AUGMENT,
+        epochs=40,
+        patience=0,
+        class_weighting=False,
+    ),
+}
+
+
+def get_recipe(name: str, **overrides) -> Recipe:
+    """Recipe by name (``default``, ``baseline``) with optional field overrides; ValueError if unknown."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; choose from {sorted(RECIPES)}")
+    return replace(RECIPES[name], **overrides) if overrides else RECIPES[name]
