@@ -113,7 +113,7 @@ def test_layer_macs_on_known_architecture():
     rows = {r["layer"]: r for r in layer_macs(m)}
     assert rows["conv1"]["macs"] == 24 * 32 * 8 * 9 * 1
     assert rows["conv2"]["macs"] == 12 * 16 * 16 * 9 * 8
-    assert rows["classes"]["macs"] == 6 * 8 * 16 * 3
+    assert rows["logits"]["macs"] == 6 * 8 * 16 * 3
     assert rows["pool1"]["macs"] == 0
 
 
@@ -135,3 +135,12 @@ def test_export_refuses_an_oversized_model(tmp_path):
     with pytest.raises(BudgetError, match="model is .* bytes of flash"):
         export_model(tflite, card, tmp_path)
     assert not (tmp_path / "lib").exists()  # nothing written
+
+
+def test_probabilities_are_softmax_of_dequantized_logits():
+    from tinyheat.training.preprocess import probabilities
+
+    p = probabilities(np.array([[10, 10, -10], [0, 0, 0]], np.int8), scale=0.1, zero_point=0)
+    assert p[0].tolist() == pytest.approx([np.e ** 2 / (2 * np.e ** 2 + 1)] * 2 + [1 / (2 * np.e ** 2 + 1)])
+    assert p[1].tolist() == pytest.approx([1 / 3] * 3)
+    assert p.sum(axis=1) == pytest.approx([1, 1])

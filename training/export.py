@@ -58,7 +58,7 @@ def render_header(card: dict) -> str:
  * Model contract: datasets/FORMAT.md section 5 (model input) and model_card.json beside this file.
  * Input  int8 {inp['shape']}: q = clamp(floor(x / scale + 0.5) + zero_point, -128, 127), where x is the
  *        normalized frame (window: clamp((T - lo) / (hi - lo), 0, 1); relative: (T - median) / span).
- * Output int8 {out['shape']}: probability = (q - zero_point) * scale (softmax).
+ * Output int8 {out['shape']}: logits z = (q - zero_point) * scale; probabilities = softmax(z) in float.
  * Balanced accuracy (int8, TFLM, held-out capture-order block): {card['metrics'].get('int8_balanced_accuracy', float('nan')):.3f}
  * Cost: {card['model']['macs']} MACs per inference, {card['tflite_bytes']} bytes flash, {card['arena_bytes']} bytes arena.
  */

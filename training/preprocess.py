@@ -94,3 +94,15 @@ def quantize_input(frames_degc: np.ndarray, card_input: dict) -> np.ndarray:
 def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     """int8 -> float32: ``(q - zero_point) * scale``."""
     return ((np.asarray(q, dtype=np.int32) - int(zero_point)) * np.float32(scale)).astype(np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float32, max subtracted first: (n, k) logits -> (n, k) probabilities."""
+    z = np.asarray(logits, dtype=np.float32)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def probabilities(q_out: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """int8 model outputs (n, k) -> probabilities (n, k): softmax of the dequantized logits (FORMAT.md section 5)."""
+    return softmax(dequantize(q_out, scale, zero_point))
