@@ -1,0 +1,100 @@
+/**
+ * @file th_classify.h
+ * Classifier pre- and post-processing around the int8 TFLite-Micro model
+ * (FORMAT.md section 5; Python side: tinyheat.training.preprocess.quantize_input).
+ *
+ * Pre:  768 degC -> invalid pixels replaced by the median of the valid ones -> normalised by
+ *       window (x = clamp((T-lo)/(hi-lo), 0, 1)) or relative (x = (T - median(T)) / span) ->
+ *       int8 q = clamp(floor(x / scale + 0.5f) + zero_point, -128, 127), all in float32.
+ *       Output layout = the model input [1, 24, 32, 1], row-major like the frame.
+ * Post: int8 logits -> z = (q - zero_point) * scale -> p = softmax(z) (float32, max subtracted)
+ *       -> optional mean over the last K frames -> top-1 (first index of the maximum) ->
+ *       "uncertain" below a confidence threshold. The model has no SOFTMAX op (FORMAT.md
+ *       section 5): TFLM's int8 softmax is not bit-exact with TFLite's reference kernel.
+ *
+ * Parameters come in th_model_params_t (on the device filled from tinyheat_model.h), never
+ * from macros here, so host tests can use any values.
+ */
+#ifndef TH_CLASSIFY_H
+#define TH_CLASSIFY_H
+
+#include <stdint.h>
+
+#include "th_frame.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TH_MAX_CLASSES 16  /**< most output classes supported by the smoother */
+#define TH_SMOOTH_MAX_K 16 /**< longest smoothing window, frames */
+
+typedef enum { TH_INPUT_WINDOW = 0, TH_INPUT_RELATIVE = 1 } th_input_mode_t;
+
+typedef struct {
+    int num_labels;            /**< output classes N, 1..TH_MAX_CLASSES */
+    const char *const *labels; /**< N label strings */
+    int input_mode;            /**< th_input_mode_t (TH_MODEL_INPUT_MODE) */
+    float window_lo_degc;      /**< window mode lower bound, degC */
+    float window_hi_degc;      /**< window mode upper bound, degC (> lo) */
+    float relative_span_k;     /**< relative mode span, K (> 0) */
+    float input_scale;         /**< input tensor quantization scale (> 0) */
+    int input_zero_point;      /**< input tensor zero point, -128..127 */
+    float output_scale;        /**< output tensor scale */
+    int output_zero_point;     /**< output tensor zero point */
+} th_model_params_t;
+
+/** 0 if the parameters are usable, else -1 (bad N, scale <= 0, window hi <= lo, span <= 0, unknown mode). */
+int th_model_params_check(const th_model_params_t *p);
+
+/**
+ * Median as FORMAT.md section 5 defines it (mean of the two middle values for an even count),
+ * of the valid pixels of temps. @return NaN if no pixel is valid.
+ * Uses an internal static 3 KB scratch buffer (not reentrant).
+ */
+float th_median_valid(const float temps[TH_PIXELS]);
+
+/**
+ * Model input from a frame (temps 768 degC -> out 768 int8, layout [1, 24, 32, 1]).
+ * @return 0, or -1 if params are invalid (out untouched).
+ * A frame with no valid pixel (a sensor fault) is treated as all 0 degC.
+ */
+int th_preprocess(const float temps[TH_PIXELS], const th_model_params_t *p, int8_t out[TH_PIXELS]);
+
+/** Dequantize N int8 logits: z[i] = (q[i] - zero_point) * scale. */
+void th_dequantize(const int8_t *q, int n, const th_model_params_t *p, float *z);
+
+/** Softmax of n logits (n >= 1) in float32: p[i] = exp(z[i] - max z) / sum; z and p may alias. */
+void th_softmax(const float *z, int n, float *p);
+
+/** First index of the maximum of n values (n >= 1). */
+int th_argmax(const float *v, int n);
+
+/** Mean of the last K probability vectors. */
+typedef struct {
+    int k, n_classes, count, pos;
+    float hist[TH_SMOOTH_MAX_K][TH_MAX_CLASSES];
+} th_smoother_t;
+
+/** k: window 1..TH_SMOOTH_MAX_K (clamped); n_classes 1..TH_MAX_CLASSES (clamped). */
+void th_smoother_init(th_smoother_t *s, int k, int n_classes);
+/** Add one probability vector and write the mean of the last min(count, K) into mean_out. */
+void th_smoother_push(th_smoother_t *s, const float *probs, float *mean_out);
+
+/** One classification decision. */
+typedef struct {
+    int label_index;  /**< top-1 of the smoothed probabilities, or -1 when uncertain */
+    int top_index;    /**< top-1 even when uncertain */
+    float confidence; /**< smoothed probability of top_index, 0..1 */
+} th_prediction_t;
+
+/**
+ * Full post-processing: dequantize q_out (N int8), push into the smoother (may be NULL for
+ * no smoothing), take top-1, mark uncertain (label_index = -1) when confidence < threshold.
+ */
+th_prediction_t th_postprocess(const int8_t *q_out, const th_model_params_t *p, th_smoother_t *s, float threshold);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
