@@ -1,0 +1,186 @@
+"""End to end: the simulated device (firmware core + C link library on a pseudo-terminal) and
+the unchanged host tools (pyserial on the pty path), with real MLX90640 frames."""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tinyheat.tools import sample_format as sf
+from tinyheat.tools.cli import main as cli
+from tinyheat.tools.dataset_store import read_manifest
+from tinyheat.tools.link import protocol as p
+from tinyheat.tools.link.client import DeviceClient, LinkError, open_port
+
+from .conftest import FIRMWARE, make
+
+
+@pytest.fixture(scope="session")
+def sim_exe(tmp_path_factory) -> Path:
+    build = tmp_path_factory.mktemp("sim")
+    make(FIRMWARE / "host", build)
+    return build / "tinyheat_sim"
+
+
+@pytest.fixture(scope="module")
+def person(presence_csvs) -> np.ndarray:
+    return np.loadtxt(presence_csvs["person"], delimiter=",", dtype=np.float32).reshape(-1, 24, 32)
+
+
+class Sim:
+    def __init__(self, exe: Path, csv: Path, sd: Path, rate_code: int = 7):
+        self.sd = sd
+        sd.mkdir(exist_ok=True)
+        self.proc = subprocess.Popen([str(exe), "--frames", str(csv), "--sd", str(sd), "--rate-code", str(rate_code),
+                                      "--max-seconds", "90"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("pty "), line + self.proc.stderr.read()
+        self.pty = line.split()[1]
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        try:
+            _, err = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return err
+
+
+@pytest.fixture
+def sim(sim_exe, presence_csvs, tmp_path):
+    s = Sim(sim_exe, presence_csvs["person"], tmp_path / "sd")
+    yield s
+    s.stop()
+
+
+def nearest_row_error(frame: np.ndarray, person: np.ndarray) -> tuple[int, float]:
+    err = np.nanmax(np.abs(person - frame[None]), axis=(1, 2))
+    i = int(np.argmin(err))
+    return i, float(err[i])
+
+
+def test_capture_command_stores_samples_in_the_dataset(sim, person, tmp_path):
+    ds = tmp_path / "ds"
+    r = CliRunner().invoke(cli, ["capture", sim.pty, "--label", "person", "--count", "6", "--dataset", str(ds),
+                                 "--every-ms", "0"])
+    assert r.exit_code == 0, r.output
+    assert "stored 6 samples of person" in r.output
+    rows = read_manifest(ds)
+    assert [r_.file for r_ in rows] == [f"person/person.{i}.jpg" for i in range(6)]
+    assert {r_.session for r_ in rows} == {"00000001"} and {r_.source for r_ in rows} == {sim.pty}
+    assert all(r_.ta_degC == "25.00" for r_ in rows)
+    idx = []
+    for r_ in rows:
+        s = sf.read_sample(ds / r_.file)
+        i, err = nearest_row_error(s.degc, person)
+        assert err <= 0.0101, (r_.file, err)
+        idx.append(i)
+    assert len(set(idx)) == 6  # six different real frames
+
+
+def test_record_round_trips_real_frames_within_10_millikelvin(sim, person, tmp_path):
+    out = tmp_path / "rec.npz"
+    r = CliRunner().invoke(cli, ["record", sim.pty, "--out", str(out), "--frames", "48"])
+    assert r.exit_code == 0, r.output
+    z = np.load(out)
+    frames, t = z["frames"], z["t_ms"]
+    assert frames.shape == (48, 24, 32) and frames.dtype == np.float32 and t.shape == (48,)
+    assert np.all(np.diff(t) > 0)
+    idx = []
+    for f in frames:
+        i, err = nearest_row_error(f, person)
+        assert err <= 0.01
+        idx.append(i)
+    steps = np.diff(idx) % len(person)
+    assert np.mean(steps == 1) > 0.9  # consecutive frames of the file, in order
+
+
+def test_commands_change_mode_labels_rate_and_capture_on_the_device(sim):
+    c = DeviceClient(open_port(sim.pty))
+    try:
+        h = c.connect(stream=False)
+        assert h.fw_version == "sim-0.1.0" and h.mode == p.MODES["collect"]
+        assert h.capture_labels == ("face0", "face1", "env") and h.model_labels == ("empty", "person")
+        assert c.request(p.SetMode(p.MODES["classify"])).mode == p.MODES["classify"]
+        assert c.request(p.SetLabels(("cat", "dog", "human"))).capture_labels == ("cat", "dog", "human")
+        assert c.request(p.SetRate(5)).rate_code == 5
+        # a malformed command (invalid mode) is answered with status 1 by the C device
+        seq = c.tx_seq
+        c.port.write(b"\x00" + p.frame(p.T_SET_MODE, seq, b"\x09"))
+        c.tx_seq += 1
+        hellos = [m for m in c.messages(0.5) if isinstance(m, p.Hello) and m.ack_seq == seq]
+        assert hellos and hellos[0].status == p.ST_BAD_ARG
+        # device-side capture through the firmware core's storage policy onto the "SD card"
+        c.request(p.CaptureNow("human"))
+        events = [m for m in c.messages(1.0) if isinstance(m, p.CaptureEvent)]
+        assert events == [p.CaptureEvent(True, 0, "human")]
+        s = sf.read_sample(sim.sd / "human.0.jpg")
+        assert s.degc is not None and np.nanmax(np.abs(sf.from_grey(s.grey) - np.clip(s.degc, 22, 37))) < 1.0
+        assert "human.0.jpg,human,0,00000001," in (sim.sd / "captures.csv").read_text()
+        with pytest.raises(LinkError, match="bad argument"):
+            c.request(_raw(p.T_SET_RATE, b"\x09"))
+    finally:
+        c.close()
+
+
+class _raw:
+    """A hand-made command with an arbitrary payload (bypasses the encoder's validation)."""
+
+    def __init__(self, t: int, payload: bytes):
+        self.TYPE, self._p = t, payload
+
+    def payload(self) -> bytes:
+        return self._p
+
+
+def test_line_noise_costs_only_damaged_frames_and_is_counted(sim):
+    rng = np.random.default_rng(3)
+    hits = {"flip": 0, "garbage": 0, "truncate": 0, "oversize": 0}
+
+    def noise(chunk: bytes) -> bytes:
+        b = bytearray(chunk)
+        u = rng.random()
+        if len(b) < 64 or u > 0.4:
+            return bytes(b)
+        if u < 0.1:
+            b[rng.integers(0, len(b))] ^= 1 << int(rng.integers(0, 8))
+            hits["flip"] += 1
+        elif u < 0.2:
+            pos = int(rng.integers(0, len(b)))
+            b[pos:pos] = rng.integers(0, 256, int(rng.integers(1, 200)), dtype=np.uint8).tobytes()
+            hits["garbage"] += 1
+        elif u < 0.3:
+            del b[int(rng.integers(0, len(b))):]
+            hits["truncate"] += 1
+        else:
+            pos = int(rng.integers(0, len(b)))
+            b[pos:pos] = rng.integers(1, 256, 2500, dtype=np.uint8).tobytes()
+            hits["oversize"] += 1
+        return bytes(b)
+
+    c = DeviceClient(open_port(sim.pty))
+    try:
+        c.connect()
+        c.read_size = 2048
+        c.noise = noise
+        got, t0 = 0, time.monotonic()
+        for _ in c.frames(timeout_s=2.0):
+            got += 1
+            elapsed = time.monotonic() - t0
+            if (elapsed > 1.5 and min(hits.values()) >= 2) or elapsed > 10:
+                break
+    finally:
+        c.close()
+    s = c.stats
+    print(f"noise: {hits}, frames received {got}, stats {s}")
+    assert all(v > 0 for v in hits.values()), hits
+    assert got > 20 and s.ok > s.dropped  # most messages survive although ~40 % of reads are damaged
+    assert s.corrupt > 0 and s.oversize > 0 and s.dropped > 0
+    # only damaged frames are lost: at most a few frames per injected fault
+    assert s.dropped <= 3 * sum(hits.values())
+    assert s.dropped >= 1

@@ -1,0 +1,208 @@
+"""``tinyheat monitor | capture | record | sim-device``: host tools of the USB serial link.
+
+PORT is a serial port (``/dev/ttyACM0``, ``COM5``), the simulated device's pseudo-terminal
+(``/dev/pts/N`` printed by ``tinyheat sim-device``) or any pyserial URL.
+Protocol: ``firmware/lib/tinyheat_link/PROTOCOL.md``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
+
+
+def _connect(port: str):
+    from .link.client import DeviceClient, LinkError, open_port
+
+    try:
+        client = DeviceClient(open_port(port))
+        hello = client.connect(stream=True)
+    except LinkError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{port}: tinyheat fw {hello.fw_version or '?'}, session {hello.session:08x}, "
+               f"labels {' '.join(hello.capture_labels) or '-'}, mode {hello.mode_name}", err=True)
+    return client
+
+
+def _summary(client) -> str:
+    s = client.stats
+    return (f"{s.ok} messages, {s.dropped} dropped (seq gaps), {s.corrupt} corrupt "
+            f"(crc {s.crc_errors}, cobs {s.cobs_errors}, oversize {s.oversize}, short {s.short})")
+
+
+@click.command("monitor")
+@click.argument("port")
+@click.option("--mirror", is_flag=True, help="Flip left-right (selfie view).")
+def monitor_cmd(port, mirror):
+    """Live heat map of the device on PORT with min/max/cursor temperatures, the device's
+    prediction, frames per second and drop counts. Close the window to stop."""
+    from .link.monitor import run_monitor
+
+    client = _connect(port)
+    try:
+        run_monitor(client, mirror=mirror)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.close()
+    click.echo(_summary(client), err=True)
+
+
+@click.command("capture")
+@click.argument("port")
+@click.option("--label", "-l", required=True, help="Class label (1-31 of A-Z a-z 0-9 _ -).")
+@click.option("--count", "-n", type=click.IntRange(min=1), required=True, help="Number of samples to store.")
+@click.option("--dataset", "-d", type=click.Path(file_okay=False), required=True, help="Dataset folder (created).")
+@click.option("--every-ms", type=click.IntRange(min=0), default=250, show_default=True,
+              help="Minimum device time between samples, ms (consecutive frames are near-duplicates).")
+@click.option("--device-save", is_flag=True, help="Also ask the device to save each sample on its SD card.")
+def capture_cmd(port, label, count, dataset, every_ms, device_save):
+    """Store COUNT frames streamed by the device on PORT as samples of LABEL in DATASET.
+
+    The host grabs frames from the stream (lossless 0.01 K) and writes them exactly like
+    `tinyheat ingest` (JPEG + 16-bit PGM sidecar + manifest row; nothing is overwritten).
+    Ctrl-C stops early and keeps every sample stored so far.
+    """
+    from tqdm import tqdm
+
+    from . import sample_format as sf
+    from .dataset_store import DatasetStore
+    from .link.capture import CaptureResult, capture_samples
+    from .link.client import LinkError
+
+    try:
+        sf.check_label(label)
+    except sf.SampleError as e:
+        raise click.BadParameter(str(e), param_hint="--label") from None
+    store = DatasetStore(dataset)
+    client = _connect(port)
+    res = CaptureResult()
+    bar = tqdm(total=count, unit="sample", desc=label)
+    try:
+        capture_samples(client, store, label, count, source=port, every_ms=every_ms, device_save=device_save,
+                        on_sample=lambda row: bar.update(1), result=res)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted", err=True)
+    except LinkError as e:
+        bar.close()
+        client.close()
+        raise click.ClickException(f"{e} (stored samples kept)") from None
+    finally:
+        bar.close()
+        client.close()
+    click.echo(f"stored {len(res.rows)} samples of {label} in {dataset} "
+               f"({res.duplicates} duplicate frames skipped); {_summary(client)}")
+
+
+@click.command("record")
+@click.argument("port")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), required=True, help="Recording file (.npz).")
+@click.option("--frames", "max_frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames.")
+@click.option("--seconds", type=float, default=None, help="Stop after this many seconds.")
+def record_cmd(port, out, max_frames, seconds):
+    """Record every frame from PORT in degC with timestamps into OUT (.npz: frames (n,24,32)
+    float32 degC, t_ms (n,), ta_degC (n,), meta), streamed to disk. Ctrl-C stops and keeps the
+    recording. Read it with numpy.load; `tinyheat import-frames` accepts it."""
+    from .link.client import LinkError
+    from .link.recording import RecordingWriter
+
+    client = _connect(port)
+    h = client.hello
+    meta = {"port": port, "fw_version": h.fw_version, "session": f"{h.session:08x}", "rate_code": h.rate_code,
+            "emissivity": h.emissivity, "protocol": h.proto}
+    try:
+        writer = RecordingWriter(out, meta)
+    except (FileExistsError, ValueError) as e:
+        client.close()
+        raise click.ClickException(str(e)) from None
+    t0 = time.monotonic()
+    try:
+        for f in client.frames(timeout_s=5.0):
+            writer.add(f.t_ms, f.ta_degc, f.temps)
+            if writer.count % 32 == 0:
+                click.echo(f"\r{writer.count} frames", nl=False, err=True)
+            if (max_frames and writer.count >= max_frames) or (seconds and time.monotonic() - t0 >= seconds):
+                break
+        else:
+            click.echo("\nno frame for 5 s, stopping", err=True)
+    except KeyboardInterrupt:
+        pass
+    except LinkError as e:
+        click.echo(f"\n{e}", err=True)
+    finally:
+        writer.close()
+        client.close()
+    click.echo(f"\nwrote {writer.count} frames to {out}; {_summary(client)}")
+
+
+def rate_code_for_hz(hz: float) -> int:
+    """MLX90640 refresh-rate code for a subpage rate in Hz (0.5 * 2**code, code 0..7)."""
+    code = round(math.log2(hz / 0.5)) if hz > 0 else -1
+    if not 0 <= code <= 7 or abs(0.5 * 2 ** code - hz) > 1e-6:
+        raise click.BadParameter(f"{hz} Hz is not an MLX90640 rate (0.5, 1, 2, 4, 8, 16, 32, 64)", param_hint="--rate")
+    return code
+
+
+def build_sim(build_dir: Path | None = None) -> Path:
+    """Build the simulated device with make (firmware/host/Makefile); return the binary's path."""
+    args = ["make", "-s", "-C", str(FIRMWARE / "host")]
+    if build_dir is not None:
+        args.append(f"BUILD={build_dir}")
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise click.ClickException(f"building the simulated device failed:\n{r.stdout}{r.stderr}")
+    return Path(build_dir or FIRMWARE / "build" / "host") / "tinyheat_sim"
+
+
+@click.command("sim-device")
+@click.option("--frames", "frames_csv", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Frames to replay, looped: CSV with 768 degC per line (e.g. a shared dataset), a "
+                   "`tinyheat record` .npz, or an .npy float32 (n,24,32). Default: a synthetic warm blob.")
+@click.option("--sd", type=click.Path(file_okay=False), default=None,
+              help="Folder used as the SD card (created). Default: no card.")
+@click.option("--rate", type=float, default=8.0, show_default=True,
+              help="MLX90640 subpage rate at boot, Hz (0.5..64; a full frame is two subpages).")
+@click.option("--mode", type=click.Choice(["collect", "classify", "stream"]), default="collect", show_default=True)
+def sim_device_cmd(frames_csv, sd, rate, mode):
+    """Build and run the simulated device (firmware core + link library on the host): it
+    prints the pseudo-terminal path to use as PORT with monitor/capture/record. Ctrl-C stops."""
+    import tempfile
+
+    code = rate_code_for_hz(rate)
+    exe = build_sim()
+    args = [str(exe), "--rate-code", str(code), "--mode", mode]
+    tmp = tempfile.TemporaryDirectory(prefix="tinyheat-sim-")
+    if frames_csv and frames_csv.endswith(".npz"):
+        import numpy as np
+
+        from .link.recording import read_recording
+
+        npy = Path(tmp.name) / "frames.npy"
+        np.save(npy, np.ascontiguousarray(read_recording(frames_csv)["frames"], dtype="<f4"))
+        frames_csv = str(npy)
+    if frames_csv:
+        args += ["--frames", frames_csv]
+    if sd:
+        os.makedirs(sd, exist_ok=True)
+        args += ["--sd", sd]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            click.echo(line.rstrip())
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+    finally:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        tmp.cleanup()
+    sys.exit(proc.returncode or 0)
