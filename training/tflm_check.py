@@ -117,22 +117,28 @@ def run_tflm(tflite_bytes: bytes, inputs: np.ndarray, arena_size: int | None = N
     return np.array(outs, dtype=np.int8).reshape(len(outs), -1)
 
 
-def check_parity(tflite_bytes: bytes, inputs: np.ndarray) -> tuple[np.ndarray, dict]:
+def check_parity(tflite_bytes: bytes, inputs: np.ndarray, allow_lsb: int = 0) -> tuple[np.ndarray, dict]:
     """Run both interpreters on the same int8 inputs; return (TFLM outputs, report).
 
-    Raises TFLMParityError, with the first differing input and the largest difference, unless every
-    output byte is identical.
+    Raises TFLMParityError, naming the first differing input and the largest difference, if any
+    output differs by more than ``allow_lsb`` steps or any top-1 differs. The default 0 demands
+    bit-identical outputs. Measured here: on rare inputs the two builds' FULLY_CONNECTED requantization
+    rounds an exact tie differently (1 step, e.g. [21, -4] vs [20, -4], every earlier tensor
+    identical); ``allow_lsb=1`` accepts exactly that and the report counts it.
     """
     ref = run_tflite_ref(tflite_bytes, inputs)
     micro = run_tflm(tflite_bytes, inputs)
     diff = np.abs(ref.astype(int) - micro.astype(int))
-    report = {"inputs": int(len(inputs)), "identical": bool(diff.max(initial=0) == 0),
-              "max_abs_diff": int(diff.max(initial=0))}
-    if not report["identical"]:
-        first = int(np.argmax(diff.max(axis=1) > 0))
-        raise TFLMParityError(f"TFLM and tf.lite (BUILTIN_REF) outputs differ on {int((diff.max(axis=1) > 0).sum())} "
-                              f"of {len(inputs)} inputs; first at #{first}: TFLM {micro[first].tolist()} vs "
-                              f"reference {ref[first].tolist()} (max |diff| {report['max_abs_diff']})")
+    rows = diff.max(axis=1) > 0 if len(diff) else np.zeros(0, bool)
+    top1 = int((ref.argmax(axis=1) != micro.argmax(axis=1)).sum()) if len(diff) else 0
+    report = {"inputs": int(len(inputs)), "identical": not bool(rows.any()), "differing_inputs": int(rows.sum()),
+              "max_abs_diff": int(diff.max(initial=0)), "top1_differences": top1, "allowed_lsb": int(allow_lsb)}
+    if report["max_abs_diff"] > allow_lsb or top1:
+        first = int(np.argmax(rows))
+        raise TFLMParityError(f"TFLM and tf.lite (BUILTIN_REF) outputs differ on {report['differing_inputs']} "
+                              f"of {len(inputs)} inputs ({top1} top-1 changes); first at #{first}: TFLM "
+                              f"{micro[first].tolist()} vs reference {ref[first].tolist()} "
+                              f"(max |diff| {report['max_abs_diff']}, allowed {allow_lsb})")
     return micro, report
 
 
