@@ -144,3 +144,17 @@ def test_probabilities_are_softmax_of_dequantized_logits():
     assert p[0].tolist() == pytest.approx([np.e ** 2 / (2 * np.e ** 2 + 1)] * 2 + [1 / (2 * np.e ** 2 + 1)])
     assert p[1].tolist() == pytest.approx([1 / 3] * 3)
     assert p.sum(axis=1) == pytest.approx([1, 1])
+
+
+def test_mixup_blends_inputs_and_labels_with_the_same_weight():
+    from tinyheat.training.train import mixup
+
+    rng = np.random.default_rng(0)
+    x = np.stack([np.full((24, 32, 1), float(i), np.float32) for i in range(8)])
+    y = np.eye(2, dtype=np.float32)[[0, 1] * 4]
+    xm, ym = mixup(x, y, 0.3, rng)
+    assert np.allclose(ym.sum(axis=1), 1.0)
+    assert np.all(ym.max(axis=1) >= 0.5 - 1e-6)  # the original sample stays dominant
+    assert not np.array_equal(xm, x)
+    # blended frames stay within the range of the originals (a convex combination)
+    assert xm.min() >= x.min() and xm.max() <= x.max()

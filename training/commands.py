@@ -43,12 +43,14 @@ def _echo_quant(m: dict) -> None:
 @click.option("--recipe", type=click.Choice(sorted(RECIPES)), default="default", show_default=True)
 @click.option("--epochs", type=int, default=None, help="Override the recipe's maximum epochs.")
 @click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
-def train_cmd(dataset, out, recipe, epochs, seed):
+@click.option("--patience", type=int, default=None,
+              help="Early stopping on the val block after this many epochs without improvement (0 = off).")
+def train_cmd(dataset, out, recipe, epochs, seed, patience):
     """Train a small CNN on DATASET, split by capture order (never by random frame)."""
     from .pipeline import train_run
     from .recipes import get_recipe
 
-    overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
+    overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("patience", patience)) if v is not None}
     run = train_run(dataset, out, get_recipe(recipe, **overrides))
     _echo_train(run)
     click.echo(f"wrote {run.path}/model.keras, metrics.json, confusion.png, curves.png")

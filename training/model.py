@@ -35,6 +35,10 @@ def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
     layers.append(keras.layers.Flatten(name="flatten"))
     if recipe.dropout:
         layers.append(keras.layers.Dropout(recipe.dropout, name="dropout"))
+    if recipe.dense:
+        layers.append(keras.layers.Dense(recipe.dense, activation="relu", name="hidden"))
+        if recipe.dropout:
+            layers.append(keras.layers.Dropout(recipe.dropout, name="dropout_hidden"))
     layers.append(keras.layers.Dense(num_classes, name="logits"))
     model = keras.Sequential(layers, name=f"tinyheat_{recipe.name}")
     compile_model(model, recipe)

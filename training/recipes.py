@@ -43,7 +43,11 @@ class Recipe:
     #: conv blocks: (filters, kernel, stride); each block is conv + ReLU, then 2x2 max pool if pool.
     conv: tuple = ((4, 3, 1, True), (8, 3, 1, True), (16, 3, 1, True))
     dropout: float = 0.3
+    #: units of a hidden ReLU dense layer before the logits (0: none)
+    dense: int = 0
     augment: Augment = field(default_factory=Augment)
+    #: mixup (Zhang et al. 2018, arXiv:1710.09412) Beta(alpha, alpha) blend of inputs and labels; 0: off
+    mixup_alpha: float = 0.0
     epochs: int = 60
     patience: int = 12
     batch_size: int = 32
@@ -60,16 +64,29 @@ class Recipe:
     @classmethod
     def from_dict(cls, d: dict) -> "Recipe":
         return cls(name=d["name"], input=InputSpec(**d["input"]), conv=tuple(tuple(c) for c in d["conv"]),
-                   dropout=d["dropout"], augment=Augment(**d["augment"]), epochs=d["epochs"],
+                   dropout=d["dropout"], dense=d.get("dense", 0), augment=Augment(**d["augment"]),
+                   mixup_alpha=d.get("mixup_alpha", 0.0), epochs=d["epochs"],
                    patience=d["patience"], batch_size=d["batch_size"], learning_rate=d["learning_rate"],
                    label_smoothing=d.get("label_smoothing", 0.0), class_weighting=d["class_weighting"],
                    seed=d["seed"])
 
 
 RECIPES: dict[str, Recipe] = {
+    # Chosen by 5-fold capture-order CV on the real mlx90640-presence recording (README "Results"):
+    # a 23-33 degC window beat 22-37 and the median-relative input; a stride-2 first conv keeps the
+    # expensive single-channel layer cheap (13.8 k of 131 k MACs); mixup and a 16-unit hidden layer
+    # were the most seed-stable gains; early stopping on the val block lost ~3 points there (the
+    # val block precedes the test block in time and is a different regime), so it is off (patience 0).
     "default": Recipe(
         name="default",
-        input=InputSpec(mode="window"),
+        input=InputSpec(mode="window", window_lo_degC=23.0, window_hi_degC=33.0),
+        conv=((8, 3, 2, True), (16, 3, 1, True), (32, 3, 1, False)),
+        dropout=0.3,
+        dense=16,
+        augment=Augment(hflip=0.5, shift_px=2, noise_K=0.2, ambient_K=1.0, gain=0.0),
+        mixup_alpha=0.3,
+        epochs=40,
+        patience=0,
     ),
     "baseline": Recipe(
         name="baseline",

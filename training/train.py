@@ -31,6 +31,18 @@ def class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
     return out
 
 
+def mixup(x: np.ndarray, y: np.ndarray, alpha: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Mixup (Zhang et al. 2018): blend each sample with a random partner, lam ~ Beta(alpha, alpha).
+
+    x: (n, ...) float32 inputs, y: (n, k) one-hot -> blended copies of both.
+    """
+    lam = rng.beta(alpha, alpha, len(x)).astype(np.float32)
+    lam = np.maximum(lam, 1 - lam)  # keep the original sample dominant
+    j = rng.permutation(len(x))
+    lx = lam.reshape((-1,) + (1,) * (x.ndim - 1))
+    return (lx * x + (1 - lx) * x[j]).astype(np.float32), (lam[:, None] * y + (1 - lam[:, None]) * y[j]).astype(np.float32)
+
+
 def fit(data: LabelledFrames, split: Split, recipe: Recipe, progress: bool = True, model=None) -> TrainResult:
     """Train on ``split.train``, early-stop on ``split.val`` (lowest val loss, weights restored).
 
@@ -54,7 +66,10 @@ def fit(data: LabelledFrames, split: Split, recipe: Recipe, progress: bool = Tru
     bar = tqdm(range(recipe.epochs), desc=f"train {recipe.name}", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         xtr = normalize(augment_frames(xtr_degc, recipe.augment, rng), recipe.input)
-        h = model.fit(xtr, ytr_1h, batch_size=recipe.batch_size, epochs=1, verbose=0, shuffle=True,
+        ytr_fit = ytr_1h
+        if recipe.mixup_alpha:
+            xtr, ytr_fit = mixup(xtr, ytr_1h, recipe.mixup_alpha, rng)
+        h = model.fit(xtr, ytr_fit, batch_size=recipe.batch_size, epochs=1, verbose=0, shuffle=True,
                       class_weight=cw, validation_data=(xva, yva))
         for key in history:
             history[key].append(float(h.history[key][0]))
