@@ -1,4 +1,4 @@
-"""``tinyheat import-frames``: tinyheat.tools.import_frames on the real shared recordings and on
+"""``tinyheat import-frames``: tinyheat.ingest.frames on the real shared recordings and on
 hand-written files of each accepted format."""
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tinyheat.tools import dataset_store as ds
-from tinyheat.tools import sample_format as sf
-from tinyheat.tools.cli import main
-from tinyheat.tools.import_frames import FrameFileError, import_frames, load_frames, read_frames
+from tinyheat.dataset import store as ds
+from tinyheat.dataset import sample_format as sf
+from tinyheat.cli import main
+from tinyheat.ingest.frames import FrameFileError, import_frames, load_frames, read_frames
 
 HALF_CK = 0.005 + 1e-4  # PGM sidecar resolution: 0.01 K, rounded to nearest
 

@@ -1,4 +1,4 @@
-"""``tinyheat ingest``: tinyheat.tools.ingest on hand-built SD-card folders."""
+"""``tinyheat ingest``: tinyheat.ingest.card on hand-built SD-card folders."""
 from __future__ import annotations
 
 import io
@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from tinyheat.tools import dataset_store as ds
-from tinyheat.tools import sample_format as sf
-from tinyheat.tools.cli import main
-from tinyheat.tools.ingest import ingest
+from tinyheat.dataset import store as ds
+from tinyheat.dataset import sample_format as sf
+from tinyheat.cli import main
+from tinyheat.ingest.card import ingest
 
 
 def frame(k: float) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tinyheat.tools.cli import main
+from tinyheat.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_run_writes_metrics_model_plots_and_firmware_files(presence_run):
     assert f"#define TH_MODEL_ARENA_BYTES {model['arena_bytes']}" in header
     assert "TH_MODEL_LABELS { \"empty\", \"person\" }" in header
     ops_macro = [line for line in header.splitlines() if line.startswith("#define TH_MODEL_OPS(X)")][0]
-    from tinyheat.training.tflm_check import RESOLVER_METHODS
+    from tinyheat.deploy.tflm_check import RESOLVER_METHODS
 
     assert ops_macro.split("X) ", 1)[1] == " ".join(f"X({RESOLVER_METHODS[o][3:]})" for o in model["ops"])
     src = (lib / "tinyheat_model.c").read_text()
@@ -59,12 +59,12 @@ def test_run_writes_metrics_model_plots_and_firmware_files(presence_run):
 def test_int8_model_is_bit_identical_in_tflite_and_tflm(presence_run):
     from tinyheat.training.data import load_dataset
     from tinyheat.training.preprocess import quantize_input
-    from tinyheat.training.tflm_check import io_quantization, run_tflite_ref, run_tflm
+    from tinyheat.deploy.tflm_check import io_quantization, run_tflite_ref, run_tflm
 
     ds, run, fw, out = presence_run
     tflite = (run / "model_int8.tflite").read_bytes()
     card = json.loads((run / "model_card.json").read_text())
-    from tinyheat.training.pipeline import Run
+    from tinyheat.workflow.pipeline import Run
 
     data, split = Run(run).load_data_and_split()
     assert io_quantization(tflite)["input"]["scale"] == card["input"]["scale"]
@@ -83,7 +83,8 @@ def test_int8_model_is_bit_identical_in_tflite_and_tflm(presence_run):
 
 
 def test_quantize_fails_loudly_when_interpreters_differ(presence_run, monkeypatch):
-    from tinyheat.training import pipeline, tflm_check
+    from tinyheat.workflow import pipeline
+    from tinyheat.deploy import tflm_check
 
     ds, run, fw, out = presence_run
     real = tflm_check.run_tflm
@@ -108,7 +109,8 @@ def test_evaluate_writes_metrics_named_after_the_dataset(presence_run, tmp_path)
 
 
 def test_quantize_default_tolerates_only_a_one_step_tie(presence_run, monkeypatch):
-    from tinyheat.training import pipeline, tflm_check
+    from tinyheat.workflow import pipeline
+    from tinyheat.deploy import tflm_check
 
     ds, run, fw, out = presence_run
     real = tflm_check.run_tflm

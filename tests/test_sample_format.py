@@ -1,4 +1,4 @@
-"""tinyheat.tools.sample_format against datasets/FORMAT.md on known values."""
+"""tinyheat.dataset.sample_format against datasets/FORMAT.md on known values."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinyheat.tools import sample_format as sf
+from tinyheat.dataset import sample_format as sf
 
 
 def frame_of(value) -> np.ndarray:

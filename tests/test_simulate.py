@@ -1,4 +1,4 @@
-"""Tests of the MLX90640 demo simulator (``tinyheat demo-data``, tools/simulate.py, tools/sim_*.py)."""
+"""Tests of the MLX90640 demo simulator (``tinyheat demo-data``, tinyheat.sim)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from scipy import ndimage as ndi
 
-from tinyheat.tools import sim_scene as sc
-from tinyheat.tools import simulate as sim
-from tinyheat.tools.dataset_store import read_manifest
-from tinyheat.tools.sample_format import read_sample, to_grey
-from tinyheat.tools.sim_sensor import (Mlx90640Sensor, SensorConfig, chess_subpage, driver_to, integrate_pixels,
+from tinyheat.sim import scene as sc
+from tinyheat.sim import simulate as sim
+from tinyheat.dataset.store import read_manifest
+from tinyheat.dataset.sample_format import read_sample, to_grey
+from tinyheat.sim.sensor import (Mlx90640Sensor, SensorConfig, chess_subpage, driver_to, integrate_pixels,
                                        ray_tangents)
 
 #: the exact arguments of the committed demo set (must match datasets/DEMO.md)

@@ -120,9 +120,9 @@ def test_layer_macs_on_known_architecture():
 def test_export_refuses_an_oversized_model(tmp_path):
     import tf_keras as keras
 
-    from tinyheat.training.export import BudgetError, export_model
-    from tinyheat.training.quantize import convert_int8
-    from tinyheat.training.tflm_check import io_quantization, measure_arena_bytes, model_ops
+    from tinyheat.deploy.export import BudgetError, export_model
+    from tinyheat.deploy.quantize import convert_int8
+    from tinyheat.deploy.tflm_check import io_quantization, measure_arena_bytes, model_ops
 
     big = keras.Sequential([keras.layers.Input((24, 32, 1)), keras.layers.Flatten(),
                             keras.layers.Dense(256, activation="relu"), keras.layers.Dense(3, activation="softmax")])

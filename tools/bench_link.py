@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyheat.tools.link import protocol as p
-from tinyheat.tools.link.client import DeviceClient, open_port
+from tinyheat.link import protocol as p
+from tinyheat.link.client import DeviceClient, open_port
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tools import dataset_store as ds
-from ..tools import sample_format as sf
+from ..dataset import store as ds
+from ..dataset import sample_format as sf
 
 
 @dataclass

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..tools import sample_format as sf
+from ..dataset import sample_format as sf
 
 MODES = ("window", "relative")
 

@@ -1,5 +1,5 @@
 """Fixtures for the firmware's portable C core: build it with the host C compiler (make) and
-run its binaries. The Python side of each contract is tinyheat.tools.sample_format /
+run its binaries. The Python side of each contract is tinyheat.dataset.sample_format /
 tinyheat.training.preprocess; the spec is datasets/FORMAT.md."""
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def test_header_parameters_match_model_card(exported, model_check):
 
 def test_device_pipeline_top1_matches_tflm_on_real_frames(exported, model_check, real_frames):
     from tinyheat.training.preprocess import quantize_input
-    from tinyheat.training.tflm_check import run_tflm
+    from tinyheat.deploy.tflm_check import run_tflm
 
     frames = real_frames[::2].astype(np.float32)  # 225 real frames, both classes and the ESP32 set
     q_c = np.frombuffer(run(model_check, "quant", data=frames.tobytes()), dtype=np.int8).reshape(-1, 24, 32, 1)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyheat.tools import sample_format as sf
+from tinyheat.dataset import sample_format as sf
 
 CORE = Path(__file__).resolve().parents[2] / "firmware" / "lib" / "tinyheat_core"
 

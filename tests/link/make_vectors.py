@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from cobs import cobs
 
-from tinyheat.tools.link import protocol as p
+from tinyheat.link import protocol as p
 
 OUT = Path(__file__).with_name("vectors.json")
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tinyheat.tools.link import protocol as p
+from tinyheat.link import protocol as p
 
 
 def run_tool(build, lines: list[str]) -> list[str]:

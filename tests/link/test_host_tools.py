@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyheat.tools import sample_format as sf
-from tinyheat.tools.dataset_store import DatasetStore, read_manifest
-from tinyheat.tools.link import protocol as p
-from tinyheat.tools.link.capture import CaptureResult, capture_samples
-from tinyheat.tools.link.client import DeviceClient, LinkError
-from tinyheat.tools.link.fake_device import FakeDevice
-from tinyheat.tools.link.recording import RecordingWriter, read_recording
+from tinyheat.dataset import sample_format as sf
+from tinyheat.dataset.store import DatasetStore, read_manifest
+from tinyheat.link import protocol as p
+from tinyheat.link.capture import CaptureResult, capture_samples
+from tinyheat.link.client import DeviceClient, LinkError
+from tinyheat.link.fake_device import FakeDevice
+from tinyheat.link.recording import RecordingWriter, read_recording
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,7 @@ def test_monitor_renders_a_frame_to_png(person, tmp_path):
     from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from tinyheat.tools.link.monitor import MonitorView
+    from tinyheat.link.monitor import MonitorView
 
     fig = Figure(figsize=(6, 5))
     FigureCanvasAgg(fig)
@@ -162,7 +162,7 @@ def test_monitor_renders_a_frame_to_png(person, tmp_path):
 
 
 def test_recording_is_accepted_by_import_frames(person, tmp_path):
-    imp = pytest.importorskip("tinyheat.tools.import_frames")
+    imp = pytest.importorskip("tinyheat.ingest.frames")
     out = tmp_path / "rec.npz"
     with RecordingWriter(out) as w:
         for i in range(5):
@@ -178,7 +178,7 @@ def test_run_monitor_loop_draws_device_frames_headless(person):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tinyheat.tools.link.monitor import run_monitor
+    from tinyheat.link.monitor import run_monitor
 
     c = DeviceClient(FakeDevice(person[:5], predict=lambda f: (1, 0.9)))
     c.connect()
@@ -193,7 +193,7 @@ def test_run_monitor_loop_draws_device_frames_headless(person):
 def test_cli_rejects_bad_label_and_missing_port_cleanly(tmp_path):
     from click.testing import CliRunner
 
-    from tinyheat.tools.cli import main as cli
+    from tinyheat.cli import main as cli
 
     r = CliRunner().invoke(cli, ["capture", "/dev/nonexistent-tty", "--label", "a.b", "--count", "1",
                                  "--dataset", str(tmp_path / "ds")])

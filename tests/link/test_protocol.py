@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from cobs import cobs
 
-from tinyheat.tools.link import protocol as p
+from tinyheat.link import protocol as p
 
 
 def f32(h: str) -> float:

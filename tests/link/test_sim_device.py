@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tinyheat.tools import sample_format as sf
-from tinyheat.tools.cli import main as cli
-from tinyheat.tools.dataset_store import read_manifest
-from tinyheat.tools.link import protocol as p
-from tinyheat.tools.link.client import DeviceClient, LinkError, open_port
+from tinyheat.dataset import sample_format as sf
+from tinyheat.cli import main as cli
+from tinyheat.dataset.store import read_manifest
+from tinyheat.link import protocol as p
+from tinyheat.link.client import DeviceClient, LinkError, open_port
 
 from .conftest import FIRMWARE, make
 

@@ -6,7 +6,7 @@
  * A frame is 768 float32 temperatures in degC, 32 columns x 24 rows, row-major
  * (index i = row i/32, column i%32, row 0 at the top), as MLX90640_CalculateTo writes it.
  *
- * Bit-exact parity with tinyheat.tools.sample_format needs IEEE-754 single precision with no
+ * Bit-exact parity with tinyheat.dataset.sample_format needs IEEE-754 single precision with no
  * fused multiply-add: build with -ffp-contract=off (platformio.ini and the host Makefile do;
  * the Cortex-M4F FPU has VFMA, which would change the rounding of (T + 273.15f) * 100 + 0.5f).
  * Portable C99, no allocation, no Arduino headers.

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TH_MAX_INDEX 999999999u /* N below 1e9 (9 digits), as tinyheat.tools.sample_format */
+#define TH_MAX_INDEX 999999999u /* N below 1e9 (9 digits), as tinyheat.dataset.sample_format */
 #define TH_CREATE_TRIES 64
 
 void th_store_init(th_store_t *st, const th_labels_t *labels, uint32_t session)

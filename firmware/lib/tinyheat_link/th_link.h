@@ -1,7 +1,7 @@
 /* tinyheat USB serial link: portable codec (framing, CRC-32, COBS, payload fields).
  *
  * Spec: PROTOCOL.md in this folder (the one written contract; the Python side is
- * tinyheat.tools.link.protocol). No Arduino headers, no malloc: every buffer is fixed-size
+ * tinyheat.link.protocol). No Arduino headers, no malloc: every buffer is fixed-size
  * and owned by the caller. All multi-byte fields are little-endian.
  */
 #ifndef TH_LINK_H

@@ -3,15 +3,15 @@
 Simulates what the Wio Terminal data-collection kit saves: labelled 32x24 frames (float32
 (24, 32) degC, row 0 at the top) of two people (``face0``, ``face1``) and of the empty room
 (``env``), in several capture *sessions* (days, each one device boot), and stores them through
-:class:`tinyheat.tools.dataset_store.DatasetStore`, so the output is exactly the dataset format of
+:class:`tinyheat.dataset.store.DatasetStore`, so the output is exactly the dataset format of
 ``datasets/FORMAT.md`` (``<label>/<label>.<N>.jpg`` + ``.pgm`` + ``manifest.csv``).
 
 Pipeline per frame (sources in the module docstrings):
 
-1. :mod:`tinyheat.tools.sim_scene` renders apparent temperatures of the room, its objects and
+1. :mod:`tinyheat.sim.scene` renders apparent temperatures of the room, its objects and
    the person, supersampled 4x, at the read times of both chess subpages (the person moves
    slowly in between, so moving edges show the chess misregistration);
-2. :mod:`tinyheat.tools.sim_sensor` applies the optics (55 x 35 deg FOV, Gaussian PSF, pixel
+2. :mod:`tinyheat.sim.sensor` applies the optics (55 x 35 deg FOV, Gaussian PSF, pixel
    footprint), the driver's emissivity / reflected-temperature compensation, fixed-pattern
    offsets, per-subpage offsets and white noise (NETD 0.1 K at 1 Hz, 4 Hz refresh).
 
@@ -35,8 +35,8 @@ from typing import Iterator
 import click
 import numpy as np
 
-from . import sim_scene as sc
-from .sim_sensor import Mlx90640Sensor, SensorConfig, block_fraction, integrate_pixels, ray_tangents
+from . import scene as sc
+from .sensor import Mlx90640Sensor, SensorConfig, block_fraction, integrate_pixels, ray_tangents
 
 LABELS = ("face0", "face1", "env")
 SOURCE = "simulated"
@@ -185,7 +185,7 @@ def write_demo_dataset(out: str | Path, seed: int = 0, per_label: int = 120, ses
     Returns {label: samples written}. Raises FileExistsError if ``out`` exists and is not empty
     (the simulator never adds to or overwrites an existing dataset).
     """
-    from .dataset_store import DatasetStore
+    from ..dataset.store import DatasetStore
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

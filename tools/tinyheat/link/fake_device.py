@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .. import sample_format as sf
+from ..dataset import sample_format as sf
 from . import protocol as p
 
 

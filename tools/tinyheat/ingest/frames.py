@@ -37,8 +37,8 @@ import click
 import numpy as np
 from tqdm import tqdm
 
-from . import sample_format as sf
-from .dataset_store import DatasetStore, ManifestRow
+from ..dataset import sample_format as sf
+from ..dataset.store import DatasetStore, ManifestRow
 
 _SPLIT = re.compile(r"[,;\s]+")
 _NON_FINITE = {"nan", "-nan", "+nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"}

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import click
 
-FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 
 
 def _connect(port: str):
-    from .link.client import DeviceClient, LinkError, open_port
+    from .client import DeviceClient, LinkError, open_port
 
     try:
         client = DeviceClient(open_port(port))
@@ -44,7 +43,7 @@ def _summary(client) -> str:
 def monitor_cmd(port, mirror):
     """Live heat map of the device on PORT with min/max/cursor temperatures, the device's
     prediction, frames per second and drop counts. Close the window to stop."""
-    from .link.monitor import run_monitor
+    from .monitor import run_monitor
 
     client = _connect(port)
     try:
@@ -73,10 +72,10 @@ def capture_cmd(port, label, count, dataset, every_ms, device_save):
     """
     from tqdm import tqdm
 
-    from . import sample_format as sf
-    from .dataset_store import DatasetStore
-    from .link.capture import CaptureResult, capture_samples
-    from .link.client import LinkError
+    from ..dataset import sample_format as sf
+    from ..dataset.store import DatasetStore
+    from .capture import CaptureResult, capture_samples
+    from .client import LinkError
 
     try:
         sf.check_label(label)
@@ -111,8 +110,8 @@ def record_cmd(port, out, max_frames, seconds):
     """Record every frame from PORT in degC with timestamps into OUT (.npz: frames (n,24,32)
     float32 degC, t_ms (n,), ta_degC (n,), meta), streamed to disk. Ctrl-C stops and keeps the
     recording. Read it with numpy.load; `tinyheat import-frames` accepts it."""
-    from .link.client import LinkError
-    from .link.recording import RecordingWriter
+    from .client import LinkError
+    from .recording import RecordingWriter
 
     client = _connect(port)
     h = client.hello
@@ -152,14 +151,20 @@ def rate_code_for_hz(hz: float) -> int:
 
 
 def build_sim(build_dir: Path | None = None) -> Path:
-    """Build the simulated device with make (firmware/host/Makefile); return the binary's path."""
-    args = ["make", "-s", "-C", str(FIRMWARE / "host")]
-    if build_dir is not None:
-        args.append(f"BUILD={build_dir}")
-    r = subprocess.run(args, capture_output=True, text=True)
+    """Build the simulated device with make (firmware/host/Makefile) into ``build_dir`` (default:
+    :func:`tinyheat.paths.build_dir`), return the binary's path. ClickException if it fails."""
+    from ..paths import build_dir as default_build_dir, firmware_dir
+
+    try:
+        fw = firmware_dir()
+    except FileNotFoundError as e:
+        raise click.ClickException(str(e)) from None
+    out = Path(build_dir or default_build_dir("host")).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["make", "-s", "-C", str(fw / "host"), f"BUILD={out}"], capture_output=True, text=True)
     if r.returncode != 0:
         raise click.ClickException(f"building the simulated device failed:\n{r.stdout}{r.stderr}")
-    return Path(build_dir or FIRMWARE / "build" / "host") / "tinyheat_sim"
+    return out / "tinyheat_sim"
 
 
 @click.command("sim-device")
@@ -183,7 +188,7 @@ def sim_device_cmd(frames_csv, sd, rate, mode):
     if frames_csv and frames_csv.endswith(".npz"):
         import numpy as np
 
-        from .link.recording import read_recording
+        from .recording import read_recording
 
         npy = Path(tmp.name) / "frames.npy"
         np.save(npy, np.ascontiguousarray(read_recording(frames_csv)["frames"], dtype="<f4"))

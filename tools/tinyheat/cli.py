@@ -8,19 +8,19 @@ import click
 
 #: command name -> "module:attribute" of a click command inside the tinyheat package.
 COMMANDS = {
-    "ingest": "tinyheat.tools.ingest:ingest_cmd",
-    "import-frames": "tinyheat.tools.import_frames:import_frames_cmd",
-    "demo-data": "tinyheat.tools.simulate:demo_data_cmd",
-    "train": "tinyheat.training.commands:train_cmd",
-    "quantize": "tinyheat.training.commands:quantize_cmd",
-    "export": "tinyheat.training.commands:export_cmd",
-    "evaluate": "tinyheat.training.commands:evaluate_cmd",
-    "run": "tinyheat.training.commands:run_cmd",
-    "bench": "tinyheat.training.bench:bench_cmd",
-    "monitor": "tinyheat.tools.link_commands:monitor_cmd",
-    "capture": "tinyheat.tools.link_commands:capture_cmd",
-    "record": "tinyheat.tools.link_commands:record_cmd",
-    "sim-device": "tinyheat.tools.link_commands:sim_device_cmd",
+    "ingest": "tinyheat.ingest.card:ingest_cmd",
+    "import-frames": "tinyheat.ingest.frames:import_frames_cmd",
+    "demo-data": "tinyheat.sim.simulate:demo_data_cmd",
+    "train": "tinyheat.workflow.commands:train_cmd",
+    "quantize": "tinyheat.workflow.commands:quantize_cmd",
+    "export": "tinyheat.workflow.commands:export_cmd",
+    "evaluate": "tinyheat.workflow.commands:evaluate_cmd",
+    "run": "tinyheat.workflow.commands:run_cmd",
+    "bench": "tinyheat.workflow.bench:bench_cmd",
+    "monitor": "tinyheat.link.commands:monitor_cmd",
+    "capture": "tinyheat.link.commands:capture_cmd",
+    "record": "tinyheat.link.commands:record_cmd",
+    "sim-device": "tinyheat.link.commands:sim_device_cmd",
 }
 
 

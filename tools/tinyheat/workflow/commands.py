@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .recipes import RECIPES
+from ..training.recipes import RECIPES
 
 
 def _fmt_metrics(name: str, m: dict) -> str:
@@ -49,7 +49,7 @@ def _echo_quant(m: dict) -> None:
 def train_cmd(dataset, out, recipe, epochs, seed, patience):
     """Train a small CNN on DATASET, split by capture order (never by random frame)."""
     from .pipeline import train_run
-    from .recipes import get_recipe
+    from ..training.recipes import get_recipe
 
     overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("patience", patience)) if v is not None}
     run = train_run(dataset, out, get_recipe(recipe, **overrides))
@@ -66,7 +66,7 @@ def train_cmd(dataset, out, recipe, epochs, seed, patience):
 def quantize_cmd(run, qat, allow_lsb):
     """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena."""
     from .pipeline import quantize_run
-    from .tflm_check import TFLMParityError
+    from ..deploy.tflm_check import TFLMParityError
 
     try:
         m = quantize_run(run, qat=qat, allow_lsb=allow_lsb)
@@ -81,7 +81,7 @@ def quantize_cmd(run, qat, allow_lsb):
               help="Firmware folder; the model goes into its lib/tinyheat_model/.")
 def export_cmd(run, firmware):
     """Write RUN's int8 model as C sources + header + model card for the firmware."""
-    from .export import BudgetError
+    from ..deploy.export import BudgetError
     from .pipeline import export_run
 
     try:
@@ -121,10 +121,10 @@ def evaluate_cmd(run, dataset, json_path):
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
 def run_cmd(dataset, out, firmware, recipe, epochs, qat, allow_lsb):
     """Train, quantize, evaluate (TFLM) and export in one go: the main job."""
-    from .export import BudgetError
+    from ..deploy.export import BudgetError
     from .pipeline import evaluate_run, export_run, quantize_run, train_run
-    from .recipes import get_recipe
-    from .tflm_check import TFLMParityError
+    from ..training.recipes import get_recipe
+    from ..deploy.tflm_check import TFLMParityError
 
     click.echo(f"[1/4] train on {dataset}")
     r = get_recipe(recipe, **({"epochs": epochs} if epochs else {}))

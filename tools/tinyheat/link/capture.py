@@ -1,7 +1,7 @@
 """Capture labelled samples from a streaming device into a dataset folder.
 
 Design: the host grabs frames from the FRAME stream (lossless int16 centi-degC, so the PGM
-sidecar is exact to 0.01 K) and stores them with :class:`tinyheat.tools.dataset_store.DatasetStore`,
+sidecar is exact to 0.01 K) and stores them with :class:`tinyheat.dataset.store.DatasetStore`,
 exactly like ``tinyheat ingest`` (JPEG + PGM + manifest row; never overwriting). The device
 does not need an SD card. With ``device_save=True`` the host also sends CAPTURE_NOW so the
 device saves the same moment on its own card (its copy is independent of the dataset).
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..dataset_store import DatasetStore, ManifestRow
+from ..dataset.store import DatasetStore, ManifestRow
 from . import protocol as p
 from .client import DeviceClient, LinkError
 
@@ -39,7 +39,7 @@ def capture_samples(client: DeviceClient, store: DatasetStore, label: str, count
     - ``result``: pass an object to keep partial results if the caller is interrupted.
     Raises LinkError if no frame arrives for ``frame_timeout_s``; samples stored so far stay.
     """
-    from .. import sample_format as sf
+    from ..dataset import sample_format as sf
 
     sf.check_label(label)
     res = result if result is not None else CaptureResult()

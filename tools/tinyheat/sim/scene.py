@@ -2,7 +2,7 @@
 
 Everything here is *apparent* temperature in degC (what an ideal radiometer with emissivity 1
 would see, i.e. emission plus reflected room radiation), rendered on the supersampled ray grid of
-:func:`tinyheat.tools.sim_sensor.ray_tangents`. Camera coordinates, metres: x right, y down,
+:func:`tinyheat.sim.sensor.ray_tangents`. Camera coordinates, metres: x right, y down,
 z forward along the optical axis; a fronto-parallel surface at depth z is hit by ray (tx, ty) at
 (tx * z, ty * z). Later (nearer) layers cover earlier ones (painter's algorithm).
 

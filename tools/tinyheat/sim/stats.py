@@ -1,6 +1,6 @@
 """Print per-label statistics of a dataset and how separable its classes are (a check, not a test).
 
-    python -m tinyheat.tools.sim_stats [DATASET]        (default: datasets/demo)
+    python -m tinyheat.sim.stats [DATASET]        (default: datasets/demo)
 
 For each label: sample and session counts, median / max temperature (degC), share of pixels
 above 30 degC, size of the largest >30 degC blob (pixels), Ta - median frame temperature (K).
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from .dataset_store import read_manifest
-from .sample_format import read_sample
+from ..dataset.store import read_manifest
+from ..dataset.sample_format import read_sample
 
 
 def load(dataset: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -38,8 +38,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from . import sample_format as sf
-from .dataset_store import MANIFEST, DatasetStore, ManifestRow, content_hash, read_manifest
+from ..dataset import sample_format as sf
+from ..dataset.store import MANIFEST, DatasetStore, ManifestRow, content_hash, read_manifest
 
 CAPTURES = "captures.csv"
 CAPTURES_COLUMNS = ("file", "label", "index", "session", "millis", "ta_degC")

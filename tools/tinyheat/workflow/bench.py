@@ -17,12 +17,12 @@ import numpy as np
 def bench_recipe(data, recipe, folds: int, progress: bool = True) -> dict:
     from sklearn.metrics import balanced_accuracy_score
 
-    from .data import kfold_splits
-    from .model import layer_macs
-    from .preprocess import quantize_input
-    from .quantize import convert_int8, representative_inputs
-    from .tflm_check import check_parity, io_quantization, measure_arena_bytes
-    from .train import fit, predict_proba
+    from ..training.data import kfold_splits
+    from ..training.model import layer_macs
+    from ..training.preprocess import quantize_input
+    from ..deploy.quantize import convert_int8, representative_inputs
+    from ..deploy.tflm_check import check_parity, io_quantization, measure_arena_bytes
+    from ..training.train import fit, predict_proba
 
     rows, tflite = [], b""
     for split in kfold_splits(data, folds=folds):
@@ -80,8 +80,8 @@ def format_table(results: dict) -> str:
 @click.option("--epochs", type=int, default=None, help="Override every recipe's maximum epochs (quick runs).")
 def bench_cmd(dataset, folds, recipes, json_path, epochs):
     """k-fold capture-order cross-validation of recipes on DATASET (float and int8 balanced accuracy, cost)."""
-    from .data import load_dataset
-    from .recipes import get_recipe
+    from ..training.data import load_dataset
+    from ..training.recipes import get_recipe
 
     t0 = time.perf_counter()
     data = load_dataset(dataset)

@@ -10,9 +10,9 @@ import warnings
 
 import numpy as np
 
-from .data import LabelledFrames, Split
-from .preprocess import normalize
-from .recipes import Recipe
+from ..training.data import LabelledFrames, Split
+from ..training.preprocess import normalize
+from ..training.recipes import Recipe
 
 #: representative frames used to calibrate activation ranges (TFLite PTQ docs suggest ~100-500).
 REPRESENTATIVE_FRAMES = 300
@@ -51,8 +51,8 @@ def qat_finetune(model, data: LabelledFrames, split: Split, recipe: Recipe, epoc
     import tensorflow_model_optimization as tfmot
     from dataclasses import replace
 
-    from .model import compile_model
-    from .train import fit
+    from ..training.model import compile_model
+    from ..training.train import fit
 
     qmodel = tfmot.quantization.keras.quantize_model(model)
     ft = replace(recipe, epochs=epochs, learning_rate=recipe.learning_rate / 10, patience=max(3, recipe.patience // 2))

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import sample_format as sf
+from ..dataset import sample_format as sf
 
 NPY_HEADER_BYTES = 128  #: fixed header size of the streamed .npy members (multiple of 64)
 

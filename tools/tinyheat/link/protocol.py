@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from cobs import cobs
 
-from .. import sample_format as sf
+from ..dataset import sample_format as sf
 
 PROTO_VERSION = 1
 MAX_MSG = 1600                      #: bytes of type + seq + payload

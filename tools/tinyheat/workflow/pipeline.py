@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import export as export_mod
-from . import plots
-from .data import LabelledFrames, Split, holdout_split, load_dataset
-from .metrics import classification_metrics
-from .preprocess import quantize_input
-from .recipes import Recipe, get_recipe
-from .tflm_check import check_parity, io_quantization, measure_arena_bytes, model_ops, run_tflm, tflm_version
+from ..deploy import export as export_mod
+from ..training import plots
+from ..training.data import LabelledFrames, Split, holdout_split, load_dataset
+from ..training.metrics import classification_metrics
+from ..training.preprocess import quantize_input
+from ..training.recipes import Recipe, get_recipe
+from ..deploy.tflm_check import check_parity, io_quantization, measure_arena_bytes, model_ops, run_tflm, tflm_version
 
 
 def _read_json(path: Path) -> dict:
@@ -81,7 +81,7 @@ class Run:
         return data, _split_from_files(data, info["split_files"])
 
     def load_model(self):
-        from .model import keras
+        from ..training.model import keras
 
         return keras.models.load_model(self.path / "model.keras")
 
@@ -89,8 +89,8 @@ class Run:
 def train_run(dataset: str | Path, out: str | Path, recipe: Recipe | None = None, progress: bool = True,
               split: Split | None = None) -> Run:
     """Train ``recipe`` (default: ``default``) on a capture-order holdout split of ``dataset``."""
-    from .model import layer_macs
-    from .train import fit, predict_proba
+    from ..training.model import layer_macs
+    from ..training.train import fit, predict_proba
 
     recipe = recipe or get_recipe("default")
     data = load_dataset(dataset)
@@ -133,7 +133,7 @@ def quantize_run(run: Run | str | Path, qat: bool = False, progress: bool = True
     requantization tie differently on rare inputs (see :func:`tflm_check.check_parity`); 0 demands
     bit-identical outputs.
     """
-    from .quantize import convert_int8, qat_finetune, representative_inputs
+    from ..deploy.quantize import convert_int8, qat_finetune, representative_inputs
 
     run = run if isinstance(run, Run) else Run(run)
     recipe = run.recipe

@@ -1,1 +1,0 @@
-"""Command-line tools: CLI, sample format, ingest, import, simulator, serial link."""

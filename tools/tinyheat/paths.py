@@ -1,0 +1,46 @@
+"""Where tinyheat finds the firmware sources it builds (the simulated device) and writes (the model).
+
+Order: the ``TINYHEAT_FIRMWARE`` environment variable; the ``firmware/`` folder of the source
+checkout this package runs from (editable install); the copy shipped inside the package
+(``tinyheat/_firmware``, put there by ``setup.py`` when a wheel is built). Build outputs go to a
+per-user cache folder when the firmware folder is not writable (an installed package).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PKG = Path(__file__).resolve().parent
+
+
+def checkout_root() -> Path | None:
+    """The repository root when this package runs from a source checkout (``tools/tinyheat``), else None."""
+    root = _PKG.parents[1]
+    if (root / "firmware" / "lib").is_dir() and (root / "pyproject.toml").is_file():
+        return root
+    return None
+
+
+def firmware_dir() -> Path:
+    """The firmware source tree (``lib/``, ``host/``, ``include/``). FileNotFoundError if none is found."""
+    env = os.environ.get("TINYHEAT_FIRMWARE")
+    candidates = [Path(env)] if env else []
+    root = checkout_root()
+    if root is not None:
+        candidates.append(root / "firmware")
+    candidates.append(_PKG / "_firmware")
+    for c in candidates:
+        if (c / "lib").is_dir() and (c / "host").is_dir():
+            return c
+    raise FileNotFoundError("firmware sources not found: set TINYHEAT_FIRMWARE to a tinyheat checkout's firmware/ "
+                            "folder (searched: " + ", ".join(map(str, candidates)) + ")")
+
+
+def build_dir(name: str) -> Path:
+    """A writable build folder for ``name``: ``firmware/build/<name>`` in a checkout, else
+    ``$XDG_CACHE_HOME/tinyheat/<name>`` (default ``~/.cache/tinyheat/<name>``)."""
+    fw = firmware_dir()
+    if os.access(fw, os.W_OK) and checkout_root() is not None and fw == checkout_root() / "firmware":
+        return fw / "build" / name
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "tinyheat" / name
