@@ -16,7 +16,7 @@ int th_fmt_fixed(char *buf, size_t cap, float v, int decimals)
 {
     static const uint32_t pow10[5] = {1u, 10u, 100u, 1000u, 10000u};
     float a, frac;
-    uint32_t ip, unit, fpart;
+    uint32_t ip, unit, fpart, hi, lo;
     uint64_t f, q;
     int neg, n;
     if (cap == 0) return -1;
@@ -31,9 +31,14 @@ int th_fmt_fixed(char *buf, size_t cap, float v, int decimals)
         unit = pow10[decimals];
         ip = (uint32_t)a;            /* truncation: exact */
         frac = a - (float)ip;        /* exact: the fraction bits of a */
-        /* frac * 2^40: exact when frac >= 2^-17 (a >= frac, so a's last bit is >= 2^-40); a
-         * smaller frac loses bits below 2^-40 but rounds to 0 at 4 decimals either way */
-        f = (uint64_t)(frac * 1099511627776.0f);
+        /* f = frac * 2^40, in two 20-bit halves: float -> uint32 is one VCVT, while a float ->
+         * uint64 cast calls libgcc's __aeabi_f2ulz, which converts through double. Exact when
+         * frac >= 2^-17 (a >= frac, so a's last bit is >= 2^-40); a smaller frac loses bits below
+         * 2^-40 but rounds to 0 at 4 decimals either way. */
+        frac *= 1048576.0f;          /* 2^20: exact */
+        hi = (uint32_t)frac;         /* integer bits: exact */
+        lo = (uint32_t)((frac - (float)hi) * 1048576.0f);
+        f = ((uint64_t)hi << 20) | lo;
         q = (f * unit + (1ull << (FRAC_BITS - 1))) >> FRAC_BITS; /* round half up */
         if (q >= unit) { /* carry into the integer part */
             q -= unit;
