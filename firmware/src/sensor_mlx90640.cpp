@@ -4,6 +4,7 @@
 // subpage it belongs to; writing 0x0030 clears bit 3 (the Melexis driver's GetFrameData does the same).
 #include <Arduino.h>
 #include <Wire.h>
+#include <math.h>
 #include <string.h>
 
 #include "sensor_mlx90640.h"

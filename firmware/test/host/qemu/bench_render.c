@@ -19,6 +19,8 @@
 #include "th_mlx90640.h"
 #include "th_render.h"
 
+#include "../mlx_example.h"
+
 /* ---- semihosting (ARM DUI 0471, "Semihosting operations") ---- */
 static int semihost(int op, const void *arg)
 {
@@ -82,30 +84,14 @@ volatile uint32_t sink;
 
 static uint32_t per_rep_insns(uint64_t t0, uint64_t t1) { return (uint32_t)((t1 - t0) * TICK_NS / REPS); }
 
-/* MLX90640 datasheet rev 12, 11.2 worked example: EEPROM 0x2410..0x243F; the pixel words and
- * the RAM pixels are spread around the example's (0x08A0, 0x0261) so that To varies. */
-static const uint16_t ee_16_63[48] = {
-    0x4210, 0xFFBB, 0x0202, 0x0202, 0xF202, 0xF2F2, 0xE2E2, 0xD1E1, 0xB1D1, 0xF10F, 0xF00F, 0xE0EF,
-    0xE0EF, 0xE1E1, 0xF3F2, 0xF404, 0x79A6, 0x2F44, 0xFFDD, 0x2210, 0x3333, 0x2233, 0xEF01, 0x9ACC,
-    0xEEDC, 0x10FF, 0x2221, 0x3333, 0x2333, 0x0112, 0xEEFF, 0xBBDD, 0x18EF, 0x2FF1, 0x5952, 0x9D68,
-    0x5454, 0x0994, 0x6956, 0x5354, 0x2363, 0xE446, 0xFBB5, 0x044B, 0xF020, 0x9797, 0x9797, 0x2889,
-};
 static uint16_t ee[TH_MLX_EE_WORDS], mlx_frame[TH_MLX_FRAME_WORDS];
 static th_mlx_params_t mlx_params;
 
 static void mlx_bench(void)
 {
     uint64_t t0, t1;
-    uint32_t x = 1u;
-    int i, r, chess;
-    for (i = 0; i < 48; i++) ee[16 + i] = ee_16_63[i];
-    for (i = 0; i < TH_PIXELS; i++) {
-        x = x * 1664525u + 1013904223u;
-        ee[64 + i] = (uint16_t)((0x08A0u ^ ((x >> 16) & 0xFCF0u)) & 0xFFFEu);
-        mlx_frame[i] = (uint16_t)(0x0200u + ((x >> 8) & 0xFFu)); /* raw 512..767: about 40..120 degC */
-    }
-    mlx_frame[768] = 0x4BF2; mlx_frame[776] = 0xFFCA; mlx_frame[778] = 0x1881;
-    mlx_frame[800] = 0x06AF; mlx_frame[808] = 0xFFC8; mlx_frame[810] = 0xCCC5;
+    int r, chess;
+    mlx_example_images(ee, mlx_frame); /* datasheet 11.2 example words, spread pixels */
     t0 = ticks();
     r = th_mlx_extract(ee, &mlx_params);
     t1 = ticks();
