@@ -146,7 +146,7 @@ int th_mlx_extract(const uint16_t ee[TH_MLX_EE_WORDS], th_mlx_params_t *p)
                                              sext(w >> 10, 6) * (1 << occ_rem_scale));
             p->kta[px] = (float)(kta_rc[split] + sext(w >> 1, 3) * (1 << kta_scale2)) * inv_kta_scale1;
             p->kv[px] = (float)kv_rc[split] * inv_kv_scale;
-            /* 11.1.x deviating pixels: word 0 = broken, bit 0 = outlier */
+            /* deviating pixels (driver ExtractDeviatingPixels): word 0 = broken, bit 0 = outlier */
             if (w == 0 || (w & 1u)) {
                 if (p->n_bad >= TH_MLX_MAX_BAD) return TH_MLX_E_BAD_PIXELS;
                 p->bad[p->n_bad++] = (uint16_t)px;

@@ -19,8 +19,8 @@
  *   as th_frame.h expects. th_mlx_to() writes only the 384 pixels of the frame's subpage
  *   (chess pattern: (row + column) % 2 == subpage; interleaved: row % 2 == subpage).
  *
- * Deviating pixels (datasheet 11.3 / 11.1.x "Restoring ... deviating pixels"): an EEPROM pixel
- * word of 0 is a broken pixel, bit 0 set marks an outlier. Both are listed in the parameters
+ * Deviating pixels (the per-pixel EEPROM words of datasheet 11.1; the driver's
+ * ExtractDeviatingPixels): a pixel word of 0 is a broken pixel, bit 0 set marks an outlier. Both are listed in the parameters
  * (up to TH_MLX_MAX_BAD). th_mlx_to() replaces them according to the `bad` policy:
  * TH_MLX_BAD_INTERPOLATE (default) does what the Melexis driver's MLX90640_BadPixelsCorrection
  * does: chess mode, the median of the diagonal neighbours (same subpage; mean of two on an
@@ -31,8 +31,8 @@
  * Unlike the driver, more than 4 or adjacent deviating pixels are not an extraction error:
  * they are handled the same way (a sensor with 5 outliers still images).
  *
- * Precision: float32 agrees with the double-precision driver within a few mK for To in
- * -40..300 degC (tests/firmware/test_fw_mlx90640.py; the issue's bound is 0.01 K).
+ * Precision: float32 agrees with the Melexis C driver within 0.1 mK for To in -40..400 degC
+ * on the test images (tests/firmware/test_fw_mlx90640.py asserts 0.01 K).
  * Build with -ffp-contract=off like the rest of the core. Portable C99, no allocation,
  * no Arduino headers.
  */
