@@ -9,7 +9,7 @@
 /* ---- MLX90640 (Melexis datasheet / driver docs) ---- */
 #define TH_MLX_I2C_ADDR 0x33           /**< default 7-bit address */
 #define TH_MLX_EEPROM_I2C_HZ 400000UL  /**< EEPROM dump at 400 kHz (Seeed MaxRefreshRate example) */
-#define TH_MLX_RUN_I2C_HZ 1000000UL    /**< then 1 MHz fast-mode plus for frame reads */
+#define TH_MLX_RUN_I2C_HZ 1000000UL    /**< then 1 MHz fast-mode plus for frame reads (Wire.setClock value: the core's BAUD = 23 gives ~0.79 MHz SCL on the SAMD51, README "Budgets") */
 #define TH_MLX_EMISSIVITY 0.95f        /**< emissivity used by MLX90640_CalculateTo (driver example) */
 #define TH_MLX_TA_SHIFT 8.0f           /**< reflected temperature = Ta - 8 K in open air (Melexis driver, TA_SHIFT) */
 #define TH_MLX_DEFAULT_REFRESH 0x04    /**< 8 Hz per subpage = 4 full frames/s */

@@ -20,8 +20,11 @@
 #include "tinyheat_config.h"
 #include "tinyheat_model.h"
 
-// be370f0 implements DebugLog only for the Nano 33 BLE (system_setup.cpp): provide it.
-extern "C" void DebugLog(const char *s) { Serial.print(s); }
+// be370f0 implements DebugLog only for the Nano 33 BLE (system_setup.cpp): provide it. Never
+// Serial.print: the USB port carries COBS frames, raw text would corrupt the stream. The text
+// goes to th_debug_log() (classifier_tflm.h), which by default drops it.
+extern "C" __attribute__((weak)) void th_debug_log(const char *s) { (void)s; }
+extern "C" void DebugLog(const char *s) { th_debug_log(s); }
 
 alignas(16) static uint8_t s_arena[TH_MODEL_ARENA_BYTES];
 static tflite::MicroErrorReporter s_reporter;

@@ -25,3 +25,15 @@ uint32_t classifier_arena_used(void);
  * @return false if the model is not ready or Invoke failed.
  */
 bool classifier_run(const float temps[768], th_prediction_t *out, uint32_t *invoke_us);
+
+/**
+ * Hook for TFLM's diagnostic text (DebugLog: error reporter messages, in fragments without
+ * guaranteed line ends). TFLM output never goes raw onto the USB serial port, which carries the
+ * COBS-framed link protocol. The default definition (weak, in classifier_tflm.cpp) drops the
+ * text; a strong definition elsewhere, e.g. in the serial link turning lines into LOG messages,
+ * replaces it. Called from the main loop only (no interrupts), may be called before setup ends.
+ */
+#ifdef __cplusplus
+extern "C"
+#endif
+void th_debug_log(const char *s);

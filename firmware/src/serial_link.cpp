@@ -17,10 +17,21 @@ static th_link_device_t g_link;
 static th_link_app_ctx_t g_ctx;
 static bool g_host_was_open;
 
+// Is a terminal open on the USB CDC port? Not `if (Serial)`: in ArduinoCore-samd
+// (cores/arduino/USB/CDC.cpp) Serial_::operator bool() ends with delay(10), which cost 10 ms per
+// loop pass and per message. The same test without the delay: DTR set by the host, and not in
+// the first 500 ms after reset (operator bool's guard against a spurious open after upload).
+static bool host_open(void)
+{
+    return millis() >= 500 && Serial.dtr();
+}
+
 static size_t serial_write(void *ctx, const uint8_t *data, size_t n)
 {
     (void)ctx;
-    if (!Serial) return 0;  // no terminal open (DTR low): drop the whole message
+    if (!host_open()) return 0;  // no terminal open (DTR low): drop the whole message
+    // Serial.write never waits for a host that stopped reading for more than the core's
+    // TX_TIMEOUT_MS (70 ms, USBCore.cpp), and after one timeout returns at once until the host reads again.
     return Serial.write(data, n);
 }
 
@@ -41,7 +52,7 @@ void serial_link_poll(th_app_t *app, uint32_t now_ms)
     (void)now_ms;
     uint8_t buf[64];
     g_ctx.app = app;
-    bool open = (bool)Serial;
+    bool open = host_open();
     if (open && !g_host_was_open) th_link_device_send_hello(&g_link, TH_LINK_ST_UNSOLICITED, 0);
     g_host_was_open = open;
     int avail;

@@ -26,6 +26,41 @@ static int g_checks, g_fail;
 #define CHECK_STR(a, b) do { g_checks++; if (strcmp((a), (b)) != 0) { g_fail++; printf("FAIL %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, (a), (b)); } } while (0)
 
 /* ---------- labels.txt ---------- */
+/* th_fmt_fixed (float/integer maths) against the double-precision formula it replaced
+ * (floor(|v| * 10^d + 0.5), exact in double for a float v), on 200,000 pseudo-random floats. */
+static void fmt_fixed_vs_double_reference(void)
+{
+    static const double p10[5] = {1, 10, 100, 1000, 10000};
+    uint32_t x = 12345u;
+    int i, bad = 0;
+    for (i = 0; i < 200000 && bad < 5; i++) {
+        char got[32], want[32];
+        uint32_t bits;
+        float v;
+        double a;
+        long long scaled;
+        int d, neg;
+        x = x * 1664525u + 1013904223u;
+        bits = (x & 0x807FFFFFu) | ((uint32_t)(112 + (x >> 23) % 40) << 23); /* |v| ~ 2^-15 .. 2^24 */
+        memcpy(&v, &bits, sizeof v);
+        if (i % 4 == 0) v = (float)((int)(x % 200001u) - 100000) / 1000.0f; /* decimal ties nearby */
+        d = (int)(x >> 5) % 5;
+        a = (double)v;
+        neg = a < 0.0;
+        if (neg) a = -a;
+        scaled = (long long)floor(a * p10[d] + 0.5);
+        if (d == 0) snprintf(want, sizeof want, "%s%lld", (neg && scaled) ? "-" : "", scaled);
+        else snprintf(want, sizeof want, "%s%lld.%0*lld", (neg && scaled) ? "-" : "", scaled / (long long)p10[d], d,
+                      scaled % (long long)p10[d]);
+        th_fmt_fixed(got, sizeof got, v, d);
+        if (strcmp(got, want) != 0) {
+            printf("th_fmt_fixed(%.9g, %d) = %s, double reference %s\n", (double)v, d, got, want);
+            bad++;
+        }
+    }
+    CHECK(bad == 0);
+}
+
 static void test_labels(void)
 {
     th_labels_t l;
@@ -110,6 +145,12 @@ static void test_names(void)
     th_fmt_fixed(buf, sizeof buf, 7.0f, 3); CHECK_STR(buf, "7.000");
     th_fmt_fixed(buf, sizeof buf, NAN, 2); CHECK_STR(buf, "nan");
     CHECK(th_fmt_fixed(buf, 3, 123.0f, 0) == -1 && buf[0] == '\0');
+    th_fmt_fixed(buf, sizeof buf, 2.675f, 2); CHECK_STR(buf, "2.67"); /* 2.67499995... */
+    th_fmt_fixed(buf, sizeof buf, 0.125f, 2); CHECK_STR(buf, "0.13"); /* exact tie: half up */
+    th_fmt_fixed(buf, sizeof buf, -0.004f, 2); CHECK_STR(buf, "0.00");
+    th_fmt_fixed(buf, sizeof buf, 9.99996f, 4); CHECK_STR(buf, "10.0000");
+    th_fmt_fixed(buf, sizeof buf, 3e9f, 1); CHECK_STR(buf, "1000000000.0");
+    fmt_fixed_vs_double_reference();
     CHECK(th_session_next(NULL, 0) == 1);
     CHECK(th_session_next("0000002a\n", 9) == 0x2b);
     CHECK(th_session_next("  ff", 4) == 0x100);

@@ -4,8 +4,11 @@
  * Time is read from SysTick on the CPU clock (25 MHz in QEMU's MPS2 model: 1 tick = 40 ns =
  * 40 instructions), extended past 24 bits by its interrupt.
  * Prints the instructions per frame of th_heatmap_prepare + 192 rows of 256 px (the device's
- * 8x heat map), of th_frame_to_grey and of th_preprocess. Instructions, not cycles: the M4 runs
- * most of these in 1 cycle, FP divide 14, loads/stores 2, so cycles ~ 1.2-1.5x instructions.
+ * 8x heat map), of th_frame_to_grey and of th_preprocess, and per subpage of the float32
+ * MLX90640 compensation th_mlx_to (chess and interleaved; th_mlx_extract once per boot).
+ * Built with the device's flags (-Os, hard float, -ffp-contract=off; the Makefile's ARM_CFLAGS).
+ * Instructions, not cycles: the M4 runs most of these in 1 cycle, VDIV/VSQRT 14, loads/stores 2,
+ * so cycles ~ 1.2-1.5x instructions.
  * Run: make -C firmware/test/host bench-qemu
  */
 #include <stdint.h>
@@ -13,7 +16,10 @@
 
 #include "th_classify.h"
 #include "th_frame.h"
+#include "th_mlx90640.h"
 #include "th_render.h"
+
+#include "../mlx_example.h"
 
 /* ---- semihosting (ARM DUI 0471, "Semihosting operations") ---- */
 static int semihost(int op, const void *arg)
@@ -78,12 +84,40 @@ volatile uint32_t sink;
 
 static uint32_t per_rep_insns(uint64_t t0, uint64_t t1) { return (uint32_t)((t1 - t0) * TICK_NS / REPS); }
 
+static uint16_t ee[TH_MLX_EE_WORDS], mlx_frame[TH_MLX_FRAME_WORDS];
+static th_mlx_params_t mlx_params;
+
+static void mlx_bench(void)
+{
+    uint64_t t0, t1;
+    int r, chess;
+    mlx_example_images(ee, mlx_frame); /* datasheet 11.2 example words, spread pixels */
+    t0 = ticks();
+    r = th_mlx_extract(ee, &mlx_params);
+    t1 = ticks();
+    put_u("th_mlx_extract (once per boot): instructions ~ ", (uint32_t)((t1 - t0) * TICK_NS), r == 0 ? "" : " (FAILED)");
+    for (chess = 1; chess >= 0; chess--) {
+        mlx_frame[832] = chess ? 0x1901 : 0x0901;
+        t0 = ticks();
+        for (r = 0; r < REPS; r++) {
+            mlx_frame[833] = (uint16_t)(r & 1);
+            if (th_mlx_to(mlx_frame, &mlx_params, 0.95f, 31.0f, TH_MLX_BAD_INTERPOLATE, frame, NULL) != (r & 1))
+                put("th_mlx_to FAILED\n");
+        }
+        t1 = ticks();
+        put_u(chess ? "th_mlx_to chess (float32): instructions/subpage ~ "
+                    : "th_mlx_to interleaved (float32): instructions/subpage ~ ", per_rep_insns(t0, t1), "");
+    }
+    sink += (uint32_t)frame[100];
+}
+
 int main(void)
 {
     th_range_cfg_t cfg = {TH_RANGE_AUTO, 0.0f, 0.0f, 2.0f};
     th_model_params_t p;
     uint64_t t0, t1;
     int r, y, i;
+    mlx_bench();
     for (i = 0; i < TH_PIXELS; i++) frame[i] = 22.0f + (float)((i * 37) % 150) * 0.1f;
     memset(&p, 0, sizeof p);
     p.num_labels = 3; p.input_mode = TH_INPUT_RELATIVE; p.relative_span_k = 8.0f;
@@ -107,6 +141,6 @@ int main(void)
     for (r = 0; r < REPS; r++) { th_preprocess(frame, &p, q); sink += (uint32_t)q[r]; }
     t1 = ticks();
     put_u("th_preprocess (relative): instructions/frame ~ ", per_rep_insns(t0, t1), "");
-    put("(instructions, QEMU -icount shift=0; Cortex-M4 cycles are ~1.2-1.5x; at 120 MHz 1.2M cycles = 10 ms)\n");
+    put("(instructions, QEMU -icount shift=0, -Os; Cortex-M4 cycles are ~1.2-1.5x; at 120 MHz 1.2M cycles = 10 ms)\n");
     return 0;
 }
