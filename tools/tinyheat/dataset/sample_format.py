@@ -27,6 +27,8 @@ ZERO_DEGC_IN_K = 273.15
 PGM_HEADER = b"P5\n32 24\n65535\n"
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,31}$")
+#: Largest sample index N (9 decimal digits, FORMAT.md section 3; the firmware's ``TH_MAX_INDEX``).
+MAX_INDEX = 999_999_999
 SAMPLE_NAME_RE = re.compile(r"^(?P<label>[A-Za-z0-9_-]{1,31})\.(?P<index>0|[1-9][0-9]{0,8})\.jpg$")
 
 
@@ -220,7 +222,10 @@ def read_sample(jpg_path: str | Path) -> Sample:
 
 
 def next_free_index(folder: str | Path, label: str) -> int:
-    """``max(N) + 1`` over ``<label>.<N>.jpg`` / ``.pgm`` in ``folder``, or 0."""
+    """``max(N) + 1`` over ``<label>.<N>.jpg`` / ``.pgm`` in ``folder``, or 0.
+
+    May return ``MAX_INDEX + 1`` (a full index space): writers must check (``DatasetStore`` does).
+    """
     best = -1
     folder = Path(folder)
     if folder.is_dir():
