@@ -88,8 +88,8 @@ def to_grey(frame, lo: float = WINDOW_LO_DEGC, hi: float = WINDOW_HI_DEGC) -> np
     with np.errstate(invalid="ignore", over="ignore"):
         x = (f - lo32) * np.float32(255.0) / (hi32 - lo32)
         g = np.floor(x + np.float32(0.5))
-    g = np.clip(np.nan_to_num(g, nan=0.0), 0, 255)
-    g[bad] = 0
+    g[bad] = 0  # NaN only occurs at invalid pixels
+    g = np.clip(g, 0, 255)
     return g.astype(np.uint8)
 
 
@@ -105,7 +105,8 @@ def to_centikelvin(frame) -> np.ndarray:
     bad = invalid_mask(f)
     with np.errstate(invalid="ignore", over="ignore"):
         ck = np.floor((f + np.float32(ZERO_DEGC_IN_K)) * np.float32(100.0) + np.float32(0.5))
-    ck = np.clip(np.nan_to_num(ck, nan=1.0), 1, 65535)
+    ck[bad] = 1  # NaN only occurs at invalid pixels; they are stored as 0 below
+    ck = np.clip(ck, 1, 65535)
     ck[bad] = 0
     return ck.astype(np.uint16)
 

@@ -25,7 +25,7 @@ import hashlib
 import io
 import os
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,9 @@ def content_hash(jpg_bytes: bytes, pgm_bytes: bytes | None) -> str:
     return hashlib.sha256(jpg_bytes + (pgm_bytes or b"")).hexdigest()
 
 
+_FILE_RE = re.compile(r"^(?P<folder>[^/]*)/(?P<name>[^/]*)$")
+
+
 def _check_row(path: Path, line: int, r: dict) -> ManifestRow:
     """One manifest row -> ManifestRow, or DatasetError naming the row (1-based line of the file)."""
     where = f"{path}: row {line}"
@@ -72,15 +75,16 @@ def _check_row(path: Path, line: int, r: dict) -> ManifestRow:
     label = r["label"]
     if not sf.LABEL_RE.match(label):
         raise DatasetError(f"{where}: invalid label {label!r} (1-31 characters from A-Z a-z 0-9 _ -)")
-    folder, _, name = r["file"].partition("/")
-    sn = sf.parse_sample_name(name)
-    if folder != label or sn is None or sn.label != label:
+    m = _FILE_RE.match(r["file"])
+    sn = sf.parse_sample_name(m["name"]) if m else None
+    if sn is None or m["folder"] != label or sn.label != label:
         raise DatasetError(f"{where}: file {r['file']!r} is not {label}/{label}.<N>.jpg inside the dataset")
-    if not r["order"].isdigit():
-        raise DatasetError(f"{where}: order {r['order']!r} is not an integer >= 0")
+    order = r["order"]
+    if not order.isdigit():
+        raise DatasetError(f"{where}: order {order!r} is not an integer >= 0")
     if not _SHA256_RE.match(r["sha256"]):
         raise DatasetError(f"{where}: sha256 {r['sha256']!r} is not 64 lower-case hex digits")
-    return ManifestRow(**{**{k: r[k] for k in COLUMNS}, "order": int(r["order"])})
+    return ManifestRow(r["file"], label, int(order), r["session"], r["millis"], r["ta_degC"], r["source"], r["sha256"])
 
 
 def _parse_manifest(path: Path, text: str) -> list[ManifestRow]:
@@ -118,8 +122,10 @@ def read_manifest(dataset: str | Path) -> list[ManifestRow]:
 
 
 def _row_line(row: ManifestRow) -> bytes:
+    """One manifest row as csv-module bytes (``\\r\\n`` line end, quoting as needed)."""
     buf = io.StringIO(newline="")
-    csv.DictWriter(buf, fieldnames=COLUMNS).writerow(asdict(row))
+    csv.writer(buf).writerow((row.file, row.label, row.order, row.session, row.millis, row.ta_degC, row.source,
+                              row.sha256))
     return buf.getvalue().encode("utf-8")
 
 
@@ -137,7 +143,7 @@ def _write_file(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _place(tmp: Path, final: Path) -> None:
+def _place(tmp: str | Path, final: str | Path) -> None:
     """Give ``tmp`` the name ``final`` without ever replacing a file; FileExistsError if it is taken."""
     try:
         os.link(tmp, final)
@@ -146,7 +152,7 @@ def _place(tmp: Path, final: Path) -> None:
     except OSError as e:  # file systems without hard links (FAT/exFAT): check, then rename
         if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
             raise
-        if final.exists():
+        if os.path.lexists(final):
             raise FileExistsError(errno.EEXIST, "exists", str(final)) from None
         os.rename(tmp, final)
         return
@@ -165,6 +171,7 @@ class DatasetStore:
 
     def __init__(self, dataset: str | Path):
         self.root = Path(dataset)
+        self._fd: int | None = None
         #: What opening the store repaired (human-readable lines); empty if nothing.
         self.repairs: list[str] = []
         self._repair_manifest()
@@ -195,7 +202,7 @@ class DatasetStore:
         """Fill the index cache of ``label`` from its folder (once per label and store)."""
         if label in self._taken:
             return
-        taken = {sf.parse_sample_name(Path(r.file).name).index for r in self.rows if r.label == label}
+        taken = {int(r.file.rsplit(".", 2)[1]) for r in self.rows if r.label == label}
         folder = self.root / label
         if folder.is_dir():
             with os.scandir(folder) as it:
@@ -276,29 +283,33 @@ class DatasetStore:
         digest = content_hash(jpg_bytes, pgm_bytes)
         if digest in self.hashes:
             return None
-        folder = self.root / label
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = os.path.join(self.root, label)
+        if label not in self._taken:
+            os.makedirs(folder, exist_ok=True)
         if isinstance(ta_degC, float):
             ta_degC = f"{ta_degC:.2f}"
         n = self._free_index(label, preferred_index)
         while True:
-            name = sf.SampleName(label, n)
-            tmp_jpg, tmp_pgm = folder / f".{name.jpg}{PARTIAL}", folder / f".{name.pgm}{PARTIAL}"
-            row = ManifestRow(file=f"{label}/{name.jpg}", label=label, order=self._next_order.get(label, 0),
-                              session=session, millis=str(millis), ta_degC=str(ta_degC), source=str(source),
-                              sha256=digest)
-            if (folder / name.jpg).exists() or (folder / name.pgm).exists():  # another writer took it
+            jpg_name, pgm_name = f"{label}.{n}.jpg", f"{label}.{n}.pgm"
+            final_jpg, final_pgm = os.path.join(folder, jpg_name), os.path.join(folder, pgm_name)
+            if os.path.lexists(final_jpg) or os.path.lexists(final_pgm):  # another writer took it
                 self._take(label, n)
                 n = self._free_index(label, None)
                 continue
+            tmp_jpg = os.path.join(folder, f".{jpg_name}{PARTIAL}")
+            tmp_pgm = os.path.join(folder, f".{pgm_name}{PARTIAL}")
+            row = ManifestRow(file=f"{label}/{jpg_name}", label=label, order=self._next_order.get(label, 0),
+                              session=session, millis=str(millis), ta_degC=str(ta_degC), source=str(source),
+                              sha256=digest)
             try:
                 _write_file(tmp_jpg, jpg_bytes)
                 if pgm_bytes is not None:
                     _write_file(tmp_pgm, pgm_bytes)
                 self._append(row)
             except BaseException:
-                tmp_jpg.unlink(missing_ok=True)
-                tmp_pgm.unlink(missing_ok=True)
+                for t in (tmp_jpg, tmp_pgm):
+                    if os.path.lexists(t):
+                        os.unlink(t)
                 raise
             break
         self._take(label, n)
@@ -306,8 +317,8 @@ class DatasetStore:
         self.hashes.add(digest)
         self._next_order[label] = row.order + 1
         if pgm_bytes is not None:
-            _place(tmp_pgm, folder / name.pgm)
-        _place(tmp_jpg, folder / name.jpg)
+            _place(tmp_pgm, final_pgm)
+        _place(tmp_jpg, final_jpg)
         return row
 
     def add(self, label: str, *, frame_degc=None, grey=None, session: str, source: str,
@@ -324,16 +335,31 @@ class DatasetStore:
 
     def _append(self, row: ManifestRow) -> None:
         """Append one row with a single write (the commit point); on failure cut the manifest back."""
-        path = self.root / MANIFEST
+        if self._fd is None:
+            self._fd = os.open(os.path.join(self.root, MANIFEST), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         line = _row_line(row)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        size = os.fstat(self._fd).st_size
+        data = line if size else (",".join(COLUMNS) + "\r\n").encode() + line
         try:
-            size = os.fstat(fd).st_size
-            data = line if size else (",".join(COLUMNS) + "\r\n").encode() + line
-            try:
-                _write_all(fd, data)
-            except BaseException:
-                os.ftruncate(fd, size)
-                raise
-        finally:
-            os.close(fd)
+            _write_all(self._fd, data)
+        except BaseException:
+            os.ftruncate(self._fd, size)
+            raise
+
+    def close(self) -> None:
+        """Close the manifest file (also done when the store is garbage-collected)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "DatasetStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -242,7 +242,7 @@ def _values(fields: list[str], cols: slice | None) -> list[float] | str:
     """Floats of the frame's fields, or the reason they are not numbers."""
     sel = fields[cols] if cols is not None else fields
     try:
-        return [float(f) for f in sel]
+        return list(map(float, sel))
     except ValueError:
         bad = next(i for i, f in enumerate(sel) if not _is_number(f))
         col = bad + 1 + (cols.start if cols is not None else 0)
