@@ -193,3 +193,31 @@ def test_manifest_violating_the_spec_is_refused_with_the_row(tmp_path, row, why)
     (tmp_path / "card").mkdir()
     res = CliRunner().invoke(main, ["ingest", str(tmp_path / "card"), "-d", str(tmp_path)])
     assert res.exit_code == 1 and "row 3" in res.output and "Traceback" not in res.output
+
+
+def test_training_refuses_a_manifest_pointing_outside_the_dataset(tmp_path):
+    (tmp_path / ds.MANIFEST).write_text(",".join(ds.COLUMNS) + "\n" + GOOD_ROW + "\n"
+                                        + "face0/../../secret/face0.1.jpg,face0,1,s,,,x," + "b" * 64 + "\n")
+    from tinyheat.training.data import load_dataset
+
+    with pytest.raises(DatasetError, match="row 3: file 'face0/../../secret/face0.1.jpg' is not"):
+        load_dataset(tmp_path)
+
+
+def test_unreadable_sub_folder_is_reported_and_the_rest_ingested(card, tmp_path, monkeypatch):
+    src, _ = card
+    copy = tmp_path / "card"
+    (copy / "locked").mkdir(parents=True)
+    for p in src.iterdir():
+        (copy / p.name).write_bytes(p.read_bytes())
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = ingest(copy, tmp_path / "data")
+    assert len(report.added) == N_CARD
+    assert [(r.path.name, r.reason) for r in report.rejected] == [("locked", "folder not readable: Permission denied")]
