@@ -65,9 +65,7 @@ def user_message(e: BaseException) -> str | None:
     """The one-line message for a known error, or None for an unexpected one (a bug: traceback)."""
     if isinstance(e, OSError):
         return describe_os_error(e)
-    if isinstance(e, (UserError, RecursionError)) or _known_user_error(e):
-        if isinstance(e, RecursionError):
-            return "recursion too deep (a symbolic link loop in the input?)"
+    if isinstance(e, UserError) or _known_user_error(e):
         return " ".join(str(e).split()) or type(e).__name__
     return None
 

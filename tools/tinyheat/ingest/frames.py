@@ -365,7 +365,8 @@ def iter_frames(path: str | Path, *, unit: str | None = None, columns: tuple[int
             raise FrameFileError(f"{path}: --columns applies to text files, not .npz")
         raw, t_ms, ta = _read_npz(path)
         raw = to_degc(raw, unit or "C")
-        _check_unit(path, raw[:PEEK_LINES], unit)
+        head = [f for f in raw[:PEEK_LINES] if frame_problem(f) is None]
+        _check_unit(path, np.stack(head) if head else raw[:0], unit)
         for s in range(0, len(raw), chunk):
             fr = Frames(np.zeros((0, sf.ROWS, sf.COLS), np.float32), [])
             keep = []
@@ -386,7 +387,7 @@ def iter_frames(path: str | Path, *, unit: str | None = None, columns: tuple[int
         head.append(item)
         if sum(fr is not None for _, fr, _, _ in head) >= PEEK_LINES:
             break
-    good = [fr for _, fr, _, _ in head if fr is not None]
+    good = [fr for _, fr, _, _ in head if fr is not None and frame_problem(fr) is None]
     _check_unit(path, np.stack(good) if good else np.zeros((0, sf.ROWS, sf.COLS), np.float32), unit)
     notes = list(head[0][3]) if head else []
     if unit in ("K", "F"):

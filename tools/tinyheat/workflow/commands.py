@@ -81,10 +81,9 @@ def _echo_quant(m: dict) -> None:
 @FORCE
 def train_cmd(dataset, out, recipe, epochs, seed, patience, force):
     """Train a small CNN on DATASET, split by capture order (never by random frame)."""
+    ensure_new_dir(out, force)
     from .pipeline import train_run
     from ..training.recipes import get_recipe
-
-    ensure_new_dir(out, force)
 
     overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("patience", patience)) if v is not None}
     run = train_run(dataset, out, get_recipe(recipe, **overrides))
@@ -101,10 +100,9 @@ def train_cmd(dataset, out, recipe, epochs, seed, patience, force):
 @FORCE
 def quantize_cmd(run, qat, allow_lsb, force):
     """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena."""
+    ensure_new_file(Path(run) / "model_int8.tflite", force)
     from .pipeline import quantize_run
     from ..deploy.tflm_check import TFLMParityError
-
-    ensure_new_file(Path(run) / "model_int8.tflite", force)
 
     try:
         m = quantize_run(run, qat=qat, allow_lsb=allow_lsb)
@@ -168,14 +166,13 @@ def evaluate_cmd(run, dataset, json_path, force):
 @FORCE
 def run_cmd(dataset, out, firmware, recipe, epochs, qat, allow_lsb, force):
     """Train, quantize, evaluate (TFLM) and export in one go: the main job."""
+    ensure_new_dir(out, force)
+    target = firmware_target(firmware)
+    _echo_firmware_target(firmware, target)
     from ..deploy.export import BudgetError
     from .pipeline import evaluate_run, export_run, quantize_run, train_run
     from ..training.recipes import get_recipe
     from ..deploy.tflm_check import TFLMParityError
-
-    ensure_new_dir(out, force)
-    target = firmware_target(firmware)
-    _echo_firmware_target(firmware, target)
 
     click.echo(f"[1/4] train on {dataset}")
     r = get_recipe(recipe, **({"epochs": epochs} if epochs else {}))
