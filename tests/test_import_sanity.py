@@ -139,3 +139,17 @@ def test_streaming_yields_bounded_chunks(tmp_path):
     p.write_text("".join(line(scene(k / 100)) + "\n" for k in range(70)))
     sizes = [len(fr.frames) for fr in iter_frames(p, chunk=32)]
     assert sizes == [32, 32, 6]
+
+
+def test_real_fir_recording_takes_the_pixels_its_header_names(shared_datasets):
+    """fir-action-ceiling: Time, RT, P000..P767 (770 fields): the frame is fields 3..770, row-major."""
+    import csv
+
+    path = shared_datasets / "fir-action-ceiling" / "20200628_145326_mlx90640_01_light_none.csv"
+    fr = load_frames(path)
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert fr.frames.shape == (len(rows), 24, 32) and fr.skipped == []
+    for k in (0, len(rows) - 1):
+        expect = np.array([float(rows[k][f"P{i:03d}"]) for i in range(768)], np.float32).reshape(24, 32)
+        np.testing.assert_array_equal(fr.frames[k], expect)
