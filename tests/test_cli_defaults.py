@@ -97,13 +97,14 @@ def test_export_writes_all_model_files_or_none(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "write_bytes", full_disk_at_the_c_file)
     monkeypatch.setattr(Path, "write_text", lambda self, t, *a, **k: full_disk_at_the_c_file(self, t.encode()))
     with pytest.raises(OSError):
-        export.export_model(b"new model", card(), fw)
+        export.export_model(b"a new, longer model", card(), fw)   # its header differs (tflite bytes)
     assert model_files(fw) == before                       # header, source, card, tflite: all the old ones
     assert sorted(os.listdir(fw / "lib")) == ["tinyheat_model"]   # no temporary folder left
     monkeypatch.undo()
-    written = export.export_model(b"new model", card(), fw)
+    written = export.export_model(b"a new, longer model", card(), fw)
     after = model_files(fw)
-    assert after["tinyheat_model/tinyheat_model.tflite"] == b"new model" and after["tinyheat_model/library.json"] == b"{}"
+    assert after["tinyheat_model/tinyheat_model.tflite"] == b"a new, longer model" and after["tinyheat_model/library.json"] == b"{}"
+    assert after["tinyheat_model/tinyheat_model.h"] != before["tinyheat_model/tinyheat_model.h"]
     assert {p.name for p in written} == {"tinyheat_model.h", "tinyheat_model.c", "model_card.json",
                                          "tinyheat_model.tflite"}
 
