@@ -221,3 +221,18 @@ def test_unreadable_sub_folder_is_reported_and_the_rest_ingested(card, tmp_path,
     report = ingest(copy, tmp_path / "data")
     assert len(report.added) == N_CARD
     assert [(r.path.name, r.reason) for r in report.rejected] == [("locked", "folder not readable: Permission denied")]
+
+
+def test_interrupted_import_frames_rerun_gives_the_uninterrupted_dataset(tmp_path, monkeypatch):
+    from tinyheat.ingest.frames import import_frames
+
+    src = tmp_path / "rec.csv"
+    src.write_text("".join(",".join(f"{v:.2f}" for v in frame(k).ravel()) + "\n" for k in range(8)))
+    import_frames([src], "person", tmp_path / "ref")
+    nth_call_raises(monkeypatch, "link", 2 * 3 + 1, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        import_frames([src], "person", tmp_path / "data")
+    monkeypatch.undo()
+    report = import_frames([src], "person", tmp_path / "data")
+    assert report.added == 4 and report.duplicates == 4 and len(report.repairs) == 1
+    assert tree(tmp_path / "data") == tree(tmp_path / "ref")
