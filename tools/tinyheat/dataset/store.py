@@ -9,7 +9,8 @@ Crash safety (FORMAT.md section 4, "Writing"): a sample is added in three steps,
 1. its bytes go to hidden temporary files ``<label>/.<label>.<N>.jpg.partial`` (and ``.pgm.partial``);
 2. its manifest row is appended with a single ``write`` (the commit point; on an error, e.g. a full
    disk, the manifest is cut back to its previous length);
-3. the temporary files are linked to their final names (never replacing a file) and removed.
+3. the temporary files are linked to their final names (never replacing a file) and removed
+   (a Ctrl-C here finishes this step before it stops the program).
 
 Opening a store repairs what an interruption (Ctrl-C, kill, full disk, power cut) left behind
 and lists it in :attr:`DatasetStore.repairs`: a torn last manifest line is cut off, temporary
@@ -157,6 +158,15 @@ def _place(tmp: str | Path, final: str | Path) -> None:
         os.rename(tmp, final)
         return
     os.unlink(tmp)
+
+
+def _finish_place(tmp: str | Path, final: str | Path) -> None:
+    """Idempotent end of :func:`_place` after an interruption: link if not yet there, drop the temporary name."""
+    if os.path.lexists(tmp):
+        if not os.path.lexists(final):
+            _place(tmp, final)
+        else:
+            os.unlink(tmp)
 
 
 class DatasetStore:
@@ -316,9 +326,14 @@ class DatasetStore:
         self.rows.append(row)
         self.hashes.add(digest)
         self._next_order[label] = row.order + 1
-        if pgm_bytes is not None:
-            _place(tmp_pgm, final_pgm)
-        _place(tmp_jpg, final_jpg)
+        pairs = ([(tmp_pgm, final_pgm)] if pgm_bytes is not None else []) + [(tmp_jpg, final_jpg)]
+        try:
+            for tmp, final in pairs:
+                _place(tmp, final)
+        except KeyboardInterrupt:  # the row is committed: finish placing its files before stopping
+            for tmp, final in pairs:
+                _finish_place(tmp, final)
+            raise
         return row
 
     def add(self, label: str, *, frame_degc=None, grey=None, session: str, source: str,
