@@ -238,19 +238,13 @@ def test_cli_summary_and_exit_codes(card, tmp_path):
     assert res.exit_code == 1 and "no valid samples" in res.output
 
 
-def test_store_removes_its_jpg_when_the_pgm_name_is_taken_meanwhile(tmp_path, monkeypatch):
-    """DatasetStore.add_bytes race: another writer creates face0.0.pgm between the check and the write."""
+def test_store_skips_a_name_another_writer_took_after_it_opened(tmp_path):
+    """Another writer creates face0.0.pgm after the store listed the folder: the sample takes N = 1."""
+    store = ds.DatasetStore(tmp_path / "data")
     folder = tmp_path / "data" / "face0"
-    real_open = open
-
-    def racing_open(path, mode="r", *a, **k):
-        if str(path).endswith("face0.0.pgm") and mode == "xb" and not (folder / "face0.0.pgm").exists():
-            with real_open(path, "xb") as f:
-                f.write(b"other writer")
-        return real_open(path, mode, *a, **k)
-
-    monkeypatch.setattr(ds, "open", racing_open, raising=False)
-    row = ds.DatasetStore(tmp_path / "data").add_bytes("face0", jpg(0), pgm(0), session="s", source="t")
+    folder.mkdir(parents=True)
+    (folder / "face0.0.pgm").write_bytes(b"other writer")
+    row = store.add_bytes("face0", jpg(0), pgm(0), session="s", source="t")
     assert row.file == "face0/face0.1.jpg"
     assert not (folder / "face0.0.jpg").exists()
     assert (folder / "face0.0.pgm").read_bytes() == b"other writer"

@@ -45,10 +45,6 @@ def edges() -> np.ndarray:
     return edge_frames()
 
 
-def test_edge_vectors_cover_the_cases(edges):
-    assert np.isnan(edges).any() and np.isinf(edges).any() and len(edges) >= 10
-
-
 @pytest.mark.parametrize("lo,hi", [(22.0, 37.0), (-10.0, 45.5), (20.0, 20.5)])
 def test_grey_parity_edge_vectors(vectors, edges, lo, hi):
     c = vectors.frames("grey", edges, lo, hi, dtype=np.uint8).reshape(-1, 24, 32)

@@ -27,6 +27,8 @@ ZERO_DEGC_IN_K = 273.15
 PGM_HEADER = b"P5\n32 24\n65535\n"
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,31}$")
+#: Largest sample index N (9 decimal digits, FORMAT.md section 3; the firmware's ``TH_MAX_INDEX``).
+MAX_INDEX = 999_999_999
 SAMPLE_NAME_RE = re.compile(r"^(?P<label>[A-Za-z0-9_-]{1,31})\.(?P<index>0|[1-9][0-9]{0,8})\.jpg$")
 
 
@@ -86,8 +88,8 @@ def to_grey(frame, lo: float = WINDOW_LO_DEGC, hi: float = WINDOW_HI_DEGC) -> np
     with np.errstate(invalid="ignore", over="ignore"):
         x = (f - lo32) * np.float32(255.0) / (hi32 - lo32)
         g = np.floor(x + np.float32(0.5))
-    g = np.clip(np.nan_to_num(g, nan=0.0), 0, 255)
-    g[bad] = 0
+    g[bad] = 0  # NaN only occurs at invalid pixels
+    g = np.clip(g, 0, 255)
     return g.astype(np.uint8)
 
 
@@ -103,7 +105,8 @@ def to_centikelvin(frame) -> np.ndarray:
     bad = invalid_mask(f)
     with np.errstate(invalid="ignore", over="ignore"):
         ck = np.floor((f + np.float32(ZERO_DEGC_IN_K)) * np.float32(100.0) + np.float32(0.5))
-    ck = np.clip(np.nan_to_num(ck, nan=1.0), 1, 65535)
+    ck[bad] = 1  # NaN only occurs at invalid pixels; they are stored as 0 below
+    ck = np.clip(ck, 1, 65535)
     ck[bad] = 0
     return ck.astype(np.uint16)
 
@@ -220,7 +223,10 @@ def read_sample(jpg_path: str | Path) -> Sample:
 
 
 def next_free_index(folder: str | Path, label: str) -> int:
-    """``max(N) + 1`` over ``<label>.<N>.jpg`` / ``.pgm`` in ``folder``, or 0."""
+    """``max(N) + 1`` over ``<label>.<N>.jpg`` / ``.pgm`` in ``folder``, or 0.
+
+    May return ``MAX_INDEX + 1`` (a full index space): writers must check (``DatasetStore`` does).
+    """
     best = -1
     folder = Path(folder)
     if folder.is_dir():

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from .tflm_check import RESOLVER_METHODS
@@ -121,22 +124,54 @@ def resolver_ops(ops: list[str]) -> list[str]:
 def export_model(tflite: bytes, card: dict, firmware_dir: str | Path, budget: dict = WIO_TERMINAL_BUDGET) -> list[Path]:
     """Check the budget, then write the four model files into ``firmware_dir/lib/tinyheat_model``.
 
+    All four files are replaced together or none is (:func:`write_folder_atomically`).
+
     ``card`` must hold labels, input, output, ops, arena_bytes, arena_measured_bytes, model, metrics,
     run. Raises BudgetError (nothing written) if the model exceeds ``budget``.
     """
     check_budget(len(tflite), card["arena_bytes"], budget)
     card = dict(card, tflite_bytes=len(tflite), resolver_ops=resolver_ops(card["ops"]), budget=budget)
-    out = Path(firmware_dir) / MODEL_LIB
-    out.mkdir(parents=True, exist_ok=True)
     files = {
-        "tinyheat_model.h": render_header(card),
-        "tinyheat_model.c": render_source(tflite, card),
-        "model_card.json": json.dumps(card, indent=2) + "\n",
+        "tinyheat_model.h": render_header(card).encode(),
+        "tinyheat_model.c": render_source(tflite, card).encode(),
+        "model_card.json": (json.dumps(card, indent=2) + "\n").encode(),
+        "tinyheat_model.tflite": tflite,
     }
-    written = []
-    for name, text in files.items():
-        (out / name).write_text(text)
-        written.append(out / name)
-    (out / "tinyheat_model.tflite").write_bytes(tflite)
-    written.append(out / "tinyheat_model.tflite")
-    return written
+    out = Path(firmware_dir) / MODEL_LIB
+    write_folder_atomically(out, files)
+    return [out / name for name in files]
+
+
+def write_folder_atomically(out: Path, files: dict[str, bytes]) -> None:
+    """Replace the generated ``files`` (name -> bytes) of folder ``out`` all at once, or change nothing.
+
+    The files are written into a new hidden sibling folder (other files already in ``out`` are
+    copied along), which then takes ``out``'s place by two renames; on any error (read-only
+    folder, full disk, Ctrl-C) the new folder is removed and ``out`` is left as it was. Raises
+    OSError (e.g. EACCES, EROFS, ENOSPC) naming the path.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    old = None
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        if out.is_dir():
+            for p in out.iterdir():
+                if p.name not in files:
+                    (shutil.copytree if p.is_dir() else shutil.copy2)(p, tmp / p.name)
+            old = out.parent / f".{out.name}.old-{tmp.name.rsplit('-', 1)[1]}"
+            os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            if old is not None:
+                os.rename(old, out)
+                old = None
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

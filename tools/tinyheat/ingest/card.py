@@ -28,6 +28,7 @@ Content is copied byte for byte through :meth:`DatasetStore.add_bytes`, which de
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 from dataclasses import dataclass, field
@@ -102,16 +103,28 @@ class _Candidate:
     meta: _Meta | None = None
 
 
+def _resolve(path: Path, what: str) -> Path:
+    """``path.resolve()``; a symbolic link loop becomes an OSError(ELOOP) naming ``path``."""
+    try:
+        return path.resolve()
+    except RuntimeError:  # Python < 3.13 raises RuntimeError("Symlink loop ...")
+        raise OSError(errno.ELOOP, f"cannot resolve the {what} path", str(path)) from None
+
+
 def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _walk(src: Path, skip: Path | None):
+def _walk(src: Path, skip: Path | None, report: "IngestReport | None" = None):
     """Yield (folder, file names) for SRC and its sub-folders, sorted, hidden/system folders and ``skip`` pruned."""
-    for dirpath, dirnames, filenames in os.walk(src):
+    def unreadable(e: OSError) -> None:
+        if report is not None:
+            report.rejected.append(Rejected(Path(e.filename or src), f"folder not readable: {e.strerror or e}"))
+
+    for dirpath, dirnames, filenames in os.walk(src, onerror=unreadable):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d) and d not in IGNORED_DIRS
-                             and (skip is None or (here / d).resolve() != skip))
+                             and (skip is None or _resolve(here / d, "folder") != skip))
         yield here, sorted(filenames)
 
 
@@ -155,7 +168,7 @@ def _scan(src: Path, skip: Path | None, report: IngestReport) -> list[_Candidate
     candidates: list[_Candidate] = []
     logs: dict[Path, _Meta] = {}
     log_no = 0
-    for folder, names in _walk(src, skip):
+    for folder, names in _walk(src, skip, report):
         present = set(names)
         claimed_pgm: set[str] = set()
         for name in names:
@@ -231,17 +244,21 @@ def ingest(src: str | Path, dataset: str | Path, *, progress: bool = False) -> I
     ``manifest.csv`` is unreadable.
     """
     src, dataset = Path(src), Path(dataset)
+    src_real, dataset_real = _resolve(src, "source"), _resolve(dataset, "dataset")
     if not src.exists():
         raise FileNotFoundError(f"source folder {src} does not exist (is the SD card mounted?)")
     if not src.is_dir():
         raise NotADirectoryError(f"source {src} is not a folder")
-    if src.resolve() == dataset.resolve():
+    if not os.access(src, os.R_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "source folder is not readable", str(src))
+    if src_real == dataset_real:
         raise ValueError(f"source and dataset are the same folder ({src})")
     store = DatasetStore(dataset)
     report = IngestReport()
+    report.notes.extend(f"repaired: {r}" for r in store.repairs)
     held_by = {r.sha256: r.file for r in store.rows}
     # A dataset kept on the card itself must not be re-read as a source.
-    candidates = sorted(_scan(src, dataset.resolve(), report), key=_order_key)
+    candidates = sorted(_scan(src, dataset_real, report), key=_order_key)
     for c in tqdm(candidates, desc="ingest", unit="sample", disable=None if progress else True, leave=False):
         try:
             jpg_bytes = c.jpg.read_bytes()
@@ -295,7 +312,7 @@ def ingest_cmd(src: Path, dataset: Path):
     """
     try:
         report = ingest(src, dataset, progress=True)
-    except (OSError, ValueError) as e:
+    except (FileNotFoundError, NotADirectoryError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(format_report(report, dataset))
     if report.processed == 0:

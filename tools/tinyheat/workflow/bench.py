@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from ..training.recipes import RECIPES
+
 
 def bench_recipe(data, recipe, folds: int, progress: bool = True) -> dict:
     from sklearn.metrics import balanced_accuracy_score
@@ -72,10 +74,20 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _recipe_list(ctx, param, value: str) -> list[str]:
+    """Split ``a,b`` and check each name with click.Choice (usage error, exit 2, listing the choices)."""
+    choice = click.Choice(sorted(RECIPES))
+    names = [choice.convert(r.strip(), param, ctx) for r in value.split(",") if r.strip()]
+    if not names:
+        raise click.BadParameter("name at least one recipe", ctx=ctx, param=param)
+    return names
+
+
 @click.command("bench")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--folds", type=int, default=5, show_default=True)
-@click.option("--recipes", default="default,baseline", show_default=True, help="Comma-separated recipe names.")
+@click.option("--recipes", default="default,baseline", show_default=True, callback=_recipe_list,
+              help="Comma-separated recipe names: " + ", ".join(sorted(RECIPES)) + ".")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write results as JSON.")
 @click.option("--epochs", type=int, default=None, help="Override every recipe's maximum epochs (quick runs).")
 def bench_cmd(dataset, folds, recipes, json_path, epochs):
@@ -87,7 +99,7 @@ def bench_cmd(dataset, folds, recipes, json_path, epochs):
     data = load_dataset(dataset)
     click.echo(f"{dataset}: {len(data)} samples {data.counts()}, {folds} folds over contiguous capture-order blocks")
     results = {}
-    for name in [r.strip() for r in recipes.split(",") if r.strip()]:
+    for name in recipes:
         recipe = get_recipe(name, **({"epochs": epochs} if epochs else {}))
         results[name] = bench_recipe(data, recipe, folds, progress=False)
     click.echo(format_table(results))

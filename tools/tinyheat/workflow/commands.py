@@ -5,7 +5,39 @@ from pathlib import Path
 
 import click
 
+from ..errors import OverwriteError, UserError, ensure_new_dir
 from ..training.recipes import RECIPES
+
+FORCE = click.option("--force", is_flag=True, help="Write into an existing output (replacing files of the same name).")
+
+
+def firmware_target(firmware: str | None) -> Path:
+    """Where ``export`` / ``run`` write the model: ``--firmware`` if given, else the ``firmware/`` folder of
+    the tinyheat checkout this package runs from (never ``./firmware`` of the current directory).
+
+    Raises UserError for an installed package without ``--firmware``.
+    """
+    if firmware is not None:
+        return Path(firmware)
+    from ..paths import checkout_root
+
+    root = checkout_root()
+    if root is None:
+        raise UserError("no --firmware given and tinyheat does not run from a checkout: pass --firmware "
+                        "PATH/TO/firmware (the folder holding lib/tinyheat_model)")
+    return root / "firmware"
+
+
+def _echo_firmware_target(firmware: str | None, target: Path) -> None:
+    if firmware is None:
+        click.echo(f"exporting to {target / 'lib' / 'tinyheat_model'} (the firmware of the checkout tinyheat runs "
+                   f"from; --firmware chooses another)")
+
+
+def ensure_new_file(path: Path, force: bool) -> None:
+    """OverwriteError if ``path`` exists and ``force`` is not set."""
+    if Path(path).exists() and not force:
+        raise OverwriteError(f"{path} already exists; pass --force to replace it")
 
 
 def _fmt_metrics(name: str, m: dict) -> str:
@@ -46,8 +78,10 @@ def _echo_quant(m: dict) -> None:
 @click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
 @click.option("--patience", type=int, default=None,
               help="Early stopping on the val block after this many epochs without improvement (0 = off).")
-def train_cmd(dataset, out, recipe, epochs, seed, patience):
+@FORCE
+def train_cmd(dataset, out, recipe, epochs, seed, patience, force):
     """Train a small CNN on DATASET, split by capture order (never by random frame)."""
+    ensure_new_dir(out, force)
     from .pipeline import train_run
     from ..training.recipes import get_recipe
 
@@ -63,8 +97,10 @@ def train_cmd(dataset, out, recipe, epochs, seed, patience):
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
-def quantize_cmd(run, qat, allow_lsb):
+@FORCE
+def quantize_cmd(run, qat, allow_lsb, force):
     """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena."""
+    ensure_new_file(Path(run) / "model_int8.tflite", force)
     from .pipeline import quantize_run
     from ..deploy.tflm_check import TFLMParityError
 
@@ -77,15 +113,18 @@ def quantize_cmd(run, qat, allow_lsb):
 
 @click.command("export")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("--firmware", type=click.Path(file_okay=False), default="firmware", show_default=True,
-              help="Firmware folder; the model goes into its lib/tinyheat_model/.")
+@click.option("--firmware", type=click.Path(file_okay=False), default=None,
+              help="Firmware folder; the model goes into its lib/tinyheat_model/ (all files or none). "
+                   "Default: the firmware/ folder of the checkout tinyheat runs from.")
 def export_cmd(run, firmware):
     """Write RUN's int8 model as C sources + header + model card for the firmware."""
     from ..deploy.export import BudgetError
     from .pipeline import export_run
 
+    target = firmware_target(firmware)
+    _echo_firmware_target(firmware, target)
     try:
-        files = export_run(run, firmware)
+        files = export_run(run, target)
     except (BudgetError, FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     for f in files:
@@ -97,9 +136,12 @@ def export_cmd(run, firmware):
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Where to write the metrics (default: RUN/eval-<dataset>.json).")
-def evaluate_cmd(run, dataset, json_path):
+@FORCE
+def evaluate_cmd(run, dataset, json_path, force):
     """Metrics of RUN's int8 model, run in TFLM, on every sample of DATASET."""
-    from .pipeline import evaluate_run
+    from .pipeline import default_eval_name, evaluate_run
+
+    ensure_new_file(Path(json_path) if json_path else Path(run) / default_eval_name(dataset), force)
 
     try:
         out, path = evaluate_run(run, dataset, json_path)
@@ -112,15 +154,21 @@ def evaluate_cmd(run, dataset, json_path):
 @click.command("run")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
-@click.option("--firmware", type=click.Path(file_okay=False), default="firmware", show_default=True)
+@click.option("--firmware", type=click.Path(file_okay=False), default=None,
+              help="Firmware folder to export into (its lib/tinyheat_model/). Default: the firmware/ folder of "
+                   "the checkout tinyheat runs from, said on screen.")
 @click.option("--recipe", type=click.Choice(sorted(RECIPES)), default="default", show_default=True)
 @click.option("--epochs", type=int, default=None, help="Override the recipe's maximum epochs.")
 @click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning before conversion.")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
-def run_cmd(dataset, out, firmware, recipe, epochs, qat, allow_lsb):
+@FORCE
+def run_cmd(dataset, out, firmware, recipe, epochs, qat, allow_lsb, force):
     """Train, quantize, evaluate (TFLM) and export in one go: the main job."""
+    ensure_new_dir(out, force)
+    target = firmware_target(firmware)
+    _echo_firmware_target(firmware, target)
     from ..deploy.export import BudgetError
     from .pipeline import evaluate_run, export_run, quantize_run, train_run
     from ..training.recipes import get_recipe
@@ -138,9 +186,9 @@ def run_cmd(dataset, out, firmware, recipe, epochs, qat, allow_lsb):
     click.echo(f"[3/4] evaluate int8 in TFLM on all of {dataset}")
     ev, path = evaluate_run(run, dataset)
     click.echo(_fmt_metrics("all", ev["int8"]) + f"  -> {path.name} (includes training samples)")
-    click.echo(f"[4/4] export to {Path(firmware) / 'lib' / 'tinyheat_model'}")
+    click.echo(f"[4/4] export to {target / 'lib' / 'tinyheat_model'}")
     try:
-        for f in export_run(run, firmware):
+        for f in export_run(run, target):
             click.echo(f"wrote {f}")
     except BudgetError as e:
         raise click.ClickException(str(e)) from None

@@ -1,0 +1,54 @@
+"""Errors a user can fix, and the small guards that raise them. Bottom layer: imports nothing from tinyheat.
+
+Any module may raise :class:`UserError` (or a subclass) for bad input, a missing file, a full disk
+or a refused overwrite. The ``tinyheat`` command (``tinyheat.cli``) turns it, and the other known
+error types listed in ``tinyheat.cli.USER_ERRORS``, into a one-line message with exit status 1
+(usage errors: 2); ``tinyheat --debug ...`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad input, missing file, refused overwrite); the message says what to do.
+
+    ``exit_code``: 1 (default) or 2 (a usage error).
+    """
+
+    exit_code = 1
+
+
+class OverwriteError(UserError):
+    """The output exists and ``--force`` was not given; nothing was written."""
+
+
+class DatasetError(UserError):
+    """A dataset folder or its ``manifest.csv`` violates ``datasets/FORMAT.md``; the message names the row."""
+
+
+def ensure_new_dir(path: str | Path, force: bool = False) -> Path:
+    """Make sure ``path`` can be used as a fresh output folder; return it as a Path (not created).
+
+    A missing or empty folder is fine. An existing non-empty folder raises :class:`OverwriteError`
+    unless ``force`` (then the caller may write into it, replacing files of the same name); a
+    file at ``path`` always raises :class:`UserError`.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"{p} exists and is not a folder")
+    if p.is_dir() and not force and any(p.iterdir()):
+        raise OverwriteError(f"{p} already exists and is not empty; choose another folder or pass --force")
+    return p
+
+
+def describe_os_error(e: OSError) -> str:
+    """One line for an OSError: the path, the reason, and a hint for the common cases (ENOSPC, EACCES, ELOOP)."""
+    where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+    reason = e.strerror or str(e)
+    hint = {errno.ENOSPC: " (disk full: free some space and run the command again; it resumes safely)",
+            errno.EACCES: " (permission denied: check the folder's permissions or choose another)",
+            errno.EROFS: " (read-only file system: choose a writable folder)",
+            errno.ELOOP: " (symbolic link loop: remove or fix the link)"}.get(e.errno, "")
+    return f"{where}{reason}{hint}"
