@@ -27,9 +27,9 @@ def _echo_quant(m: dict) -> None:
     click.echo(_fmt_metrics("int8", m["int8"]) + f"  [{m['int8']['interpreter']}]")
     p = m["tflm_parity"]
     if p["identical"]:
-        click.echo(f"TFLM vs tf.lite reference kernels: identical on {p['inputs']} inputs")
+        click.echo(f"TFLM vs LiteRT reference kernels: identical on {p['inputs']} inputs")
     else:
-        click.secho(f"WARNING: TFLM vs tf.lite reference kernels differ on {p['differing_inputs']} of {p['inputs']} "
+        click.secho(f"WARNING: TFLM vs LiteRT reference kernels differ on {p['differing_inputs']} of {p['inputs']} "
                     f"inputs by at most {p['max_abs_diff']} step (a requantization rounding tie; top-1 identical; "
                     f"--allow-lsb 0 refuses this)",
                     fg="yellow", err=True)
@@ -59,18 +59,20 @@ def train_cmd(dataset, out, recipe, epochs, seed, patience):
 
 @click.command("quantize")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning (tensorflow-model-optimization) first.")
+@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning first (needs the optional extra: pip install 'tinyheat[qat]').")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
 def quantize_cmd(run, qat, allow_lsb):
     """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena."""
     from .pipeline import quantize_run
+    from ..deploy.quantize import QATUnavailableError
     from ..deploy.tflm_check import TFLMParityError
+    from ..deploy.tflm_support import UnsupportedByDeviceError
 
     try:
         m = quantize_run(run, qat=qat, allow_lsb=allow_lsb)
-    except TFLMParityError as e:
+    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError) as e:
         raise click.ClickException(str(e)) from None
     _echo_quant(m)
 
@@ -131,9 +133,12 @@ def run_cmd(dataset, out, firmware, recipe, epochs, qat, allow_lsb):
     run = train_run(dataset, out, r)
     _echo_train(run)
     click.echo("[2/4] quantize to int8 and check in TFLM")
+    from ..deploy.quantize import QATUnavailableError
+    from ..deploy.tflm_support import UnsupportedByDeviceError
+
     try:
         _echo_quant(quantize_run(run, qat=qat, allow_lsb=allow_lsb))
-    except TFLMParityError as e:
+    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"[3/4] evaluate int8 in TFLM on all of {dataset}")
     ev, path = evaluate_run(run, dataset)

@@ -3,7 +3,7 @@
 A run folder ``RUN/`` holds:
 
 - ``run.json``: recipe, labels, dataset path and the exact split (files per block);
-- ``model.keras``: the float tf_keras model; ``model_int8.tflite``: the int8 model;
+- ``model.keras``: the float Keras 3 model; ``model_int8.tflite``: the int8 model;
 - ``metrics.json``: float and int8 metrics on the held-out block, the split, the model's cost;
 - ``confusion.png``, ``curves.png``; ``model_card.json`` after export;
 - ``eval-<dataset>.json`` from ``tinyheat evaluate``.
@@ -134,6 +134,7 @@ def quantize_run(run: Run | str | Path, qat: bool = False, progress: bool = True
     bit-identical outputs.
     """
     from ..deploy.quantize import convert_int8, qat_finetune, representative_inputs
+    from ..deploy.tflm_support import check_tflm_support
 
     run = run if isinstance(run, Run) else Run(run)
     recipe = run.recipe
@@ -142,6 +143,7 @@ def quantize_run(run: Run | str | Path, qat: bool = False, progress: bool = True
     if qat:
         model = qat_finetune(model, data, split, recipe, progress=progress)
     tflite = convert_int8(model, representative_inputs(data, split, recipe))
+    check_tflm_support(tflite)  # the device's TFLM must compute what is checked below
     io = io_quantization(tflite)
     card_input = {**recipe.input.to_dict(), **io["input"]}
     x = quantize_input(data.frames[split.test], card_input)
