@@ -14,6 +14,13 @@ def _fmt_metrics(name: str, m: dict) -> str:
             f"(n={m['n']}; {per})")
 
 
+def _fmt_device(d: dict) -> str:
+    return (f"device: balanced accuracy per frame {d['per_frame_balanced_accuracy']:.3f}, smoothed over "
+            f"{d['smooth_frames']} frames {d['smoothed_balanced_accuracy']:.3f}, as shown "
+            f"{d['shown_balanced_accuracy']:.3f} ('uncertain' below {d['uncertain_below']:.2f} on "
+            f"{100 * d['uncertain_rate']:.1f} % of frames)")
+
+
 def _echo_train(run) -> None:
     m = run.metrics()
     s = m["split"]
@@ -108,6 +115,7 @@ def evaluate_cmd(run, dataset, json_path):
     except (FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(_fmt_metrics("int8", out["int8"]))
+    click.echo(_fmt_device(out["device"]))
     click.echo(f"wrote {path}")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..deploy import export as export_mod
+from ..deploy.device_view import device_metrics
 from ..training import plots
 from ..training.data import LabelledFrames, Split, holdout_split, load_dataset
 from ..training.metrics import classification_metrics
@@ -216,8 +217,12 @@ def evaluate_run(run: Run | str | Path, dataset: str | Path, json_path: str | Pa
     q = run_tflm(tflite, quantize_input(data.frames, card_input))
     m = classification_metrics(data.y, q.argmax(1), data.labels)
     m["interpreter"] = tflm_version()
+    out_q = io_quantization(tflite)["output"]
+    # what the device shows: its smoothing + "uncertain" threshold, along capture order per (label, session)
+    device = device_metrics(data.y, q, np.stack([data.y.astype(str), data.session.astype(str)], axis=1),
+                            output_scale=out_q["scale"], output_zero_point=out_q["zero_point"], labels=data.labels)
     out = {"labels": run.labels, "dataset": str(Path(dataset).resolve()), "run": str(run.path),
-           "split": {"kind": "all samples of the dataset", "test": int(len(data))}, "int8": m}
+           "split": {"kind": "all samples of the dataset", "test": int(len(data))}, "int8": m, "device": device}
     path = Path(json_path) if json_path else run.path / default_eval_name(dataset)
     _write_json(path, out)
     return out, path
