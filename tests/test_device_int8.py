@@ -67,21 +67,21 @@ def test_committed_firmware_model_is_per_tensor_and_runs_on_the_pinned_tflm():
 
 
 def test_gate_refuses_unknown_ops_versions_and_float_tensors(converted):
-    from tinyheat.deploy.tflm_support import OpSupport
-
     tflite = converted[0]
     older = dict(PINNED_TFLM_KERNELS, CONV_2D=replace(PINNED_TFLM_KERNELS["CONV_2D"], versions=(1, 2)))
     assert any("CONV_2D v3: version not supported" in p for p in support_problems(tflite, older))
     no_reshape = {k: v for k, v in PINNED_TFLM_KERNELS.items() if k != "RESHAPE"}
     assert any("RESHAPE" in p and "not built" in p for p in support_problems(tflite, no_reshape))
+    from tinyheat.tfenv import tensorflow
     from tinyheat.training.model import keras
-    from tinyheat.deploy.quantize import convert_int8
 
-    tanh = keras.Sequential([keras.layers.Input((24, 32, 1)), keras.layers.Flatten(), keras.layers.Dense(4),
-                             keras.layers.Activation("tanh"), keras.layers.Dense(2)])
-    problems = support_problems(convert_int8(tanh, np.zeros((4, 24, 32, 1), np.float32) + 0.5))
-    assert any(p.startswith("op #") and "TANH" in p for p in problems)
-    assert isinstance(OpSupport((1,), "x"), OpSupport)
+    tanh = keras.Sequential([keras.layers.Input((24, 32, 1), batch_size=1), keras.layers.Flatten(),
+                             keras.layers.Dense(4), keras.layers.Activation("tanh"), keras.layers.Dense(2)])
+    tf = tensorflow()
+    float_model = tf.lite.TFLiteConverter.from_keras_model(tanh).convert()  # float32, no quantization
+    problems = support_problems(float_model)
+    assert any(p.startswith("op #") and "TANH" in p and "not built" in p for p in problems)
+    assert any("FULLY_CONNECTED" in p and "FLOAT32" in p for p in problems)
 
 
 def test_export_refuses_a_per_channel_model_and_writes_nothing(converted, tmp_path):
