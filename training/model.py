@@ -31,31 +31,31 @@ def build_model(recipe: Recipe, num_classes: int, keras_module=None) -> keras.Mo
     ``keras_module``: the Keras to build with (default Keras 3; ``tf_keras`` for QAT). Seeds
     Python, NumPy and TensorFlow with ``recipe.seed`` first, so weights are reproducible.
     """
-    keras = keras_module or globals()["keras"]
-    keras.utils.set_random_seed(recipe.seed)
-    layers = [keras.layers.Input(INPUT_SHAPE, name="thermal")]
+    kx = keras_module or keras
+    kx.utils.set_random_seed(recipe.seed)
+    layers = [kx.layers.Input(INPUT_SHAPE, name="thermal")]
     for i, (filters, kernel, stride, pool) in enumerate(recipe.conv):
-        layers.append(keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", activation="relu",
-                                          name=f"conv{i + 1}"))
+        layers.append(kx.layers.Conv2D(filters, kernel, strides=stride, padding="same", activation="relu",
+                                       name=f"conv{i + 1}"))
         if pool:
-            layers.append(keras.layers.MaxPool2D(2, name=f"pool{i + 1}"))
-    layers.append(keras.layers.Flatten(name="flatten"))
+            layers.append(kx.layers.MaxPool2D(2, name=f"pool{i + 1}"))
+    layers.append(kx.layers.Flatten(name="flatten"))
     if recipe.dropout:
-        layers.append(keras.layers.Dropout(recipe.dropout, name="dropout"))
+        layers.append(kx.layers.Dropout(recipe.dropout, name="dropout"))
     if recipe.dense:
-        layers.append(keras.layers.Dense(recipe.dense, activation="relu", name="hidden"))
+        layers.append(kx.layers.Dense(recipe.dense, activation="relu", name="hidden"))
         if recipe.dropout:
-            layers.append(keras.layers.Dropout(recipe.dropout, name="dropout_hidden"))
-    layers.append(keras.layers.Dense(num_classes, name="logits"))
-    model = keras.Sequential(layers, name=f"tinyheat_{recipe.name}")
-    compile_model(model, recipe, keras)
+            layers.append(kx.layers.Dropout(recipe.dropout, name="dropout_hidden"))
+    layers.append(kx.layers.Dense(num_classes, name="logits"))
+    model = kx.Sequential(layers, name=f"tinyheat_{recipe.name}")
+    compile_model(model, recipe, kx)
     return model
 
 
 def compile_model(model: keras.Model, recipe: Recipe, keras_module=None) -> None:
-    keras = keras_module or globals()["keras"]
-    model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
+    kx = keras_module or keras
+    model.compile(optimizer=kx.optimizers.Adam(recipe.learning_rate),
+                  loss=kx.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
                   metrics=["accuracy"])
 
 

@@ -47,8 +47,8 @@ def fit(data: LabelledFrames, split: Split, recipe: Recipe, progress: bool = Tru
     """Train on ``split.train``, early-stop on ``split.val`` (lowest val loss, weights restored).
 
     A fresh augmentation of the training frames is drawn every epoch (seeded by ``recipe.seed``).
-    ``recipe.patience == 0`` (or an empty val block) trains all ``recipe.epochs``. ``model``: start from this compiled model
-    (used by QAT fine-tuning) instead of building one.
+    ``recipe.patience == 0`` (or an empty val block) trains all ``recipe.epochs``. ``model``: start
+    from this compiled model (used by QAT fine-tuning) instead of building one.
     """
     import time
 
