@@ -13,7 +13,10 @@
  *       section 5): TFLM's int8 softmax is not bit-exact with TFLite's reference kernel.
  *
  * Parameters come in th_model_params_t (on the device filled from tinyheat_model.h), never
- * from macros here, so host tests can use any values.
+ * from macros here, so host tests can use any values. The device's smoothing window and
+ * "uncertain" threshold are TH_SMOOTH_FRAMES and TH_UNCERTAIN_BELOW in
+ * firmware/include/tinyheat_config.h: the one definition, also read by the laptop's
+ * tinyheat.deploy.device_view (FORMAT.md section 5, "What the device shows").
  */
 #ifndef TH_CLASSIFY_H
 #define TH_CLASSIFY_H

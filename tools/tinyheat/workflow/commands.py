@@ -46,6 +46,13 @@ def _fmt_metrics(name: str, m: dict) -> str:
             f"(n={m['n']}; {per})")
 
 
+def _fmt_device(d: dict) -> str:
+    return (f"device: balanced accuracy per frame {d['per_frame_balanced_accuracy']:.3f}, smoothed over "
+            f"{d['smooth_frames']} frames {d['smoothed_balanced_accuracy']:.3f}, as shown "
+            f"{d['shown_balanced_accuracy']:.3f} ('uncertain' below {d['uncertain_below']:.2f} on "
+            f"{100 * d['uncertain_rate']:.1f} % of frames)")
+
+
 def _echo_train(run) -> None:
     m = run.metrics()
     s = m["split"]
@@ -59,9 +66,9 @@ def _echo_quant(m: dict) -> None:
     click.echo(_fmt_metrics("int8", m["int8"]) + f"  [{m['int8']['interpreter']}]")
     p = m["tflm_parity"]
     if p["identical"]:
-        click.echo(f"TFLM vs tf.lite reference kernels: identical on {p['inputs']} inputs")
+        click.echo(f"TFLM vs LiteRT reference kernels: identical on {p['inputs']} inputs")
     else:
-        click.secho(f"WARNING: TFLM vs tf.lite reference kernels differ on {p['differing_inputs']} of {p['inputs']} "
+        click.secho(f"WARNING: TFLM vs LiteRT reference kernels differ on {p['differing_inputs']} of {p['inputs']} "
                     f"inputs by at most {p['max_abs_diff']} step (a requantization rounding tie; top-1 identical; "
                     f"--allow-lsb 0 refuses this)",
                     fg="yellow", err=True)
@@ -93,7 +100,7 @@ def train_cmd(dataset, out, recipe, epochs, seed, patience, force):
 
 @click.command("quantize")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning (tensorflow-model-optimization) first.")
+@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning first (needs the optional extra: pip install 'tinyheat[qat]').")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
@@ -102,11 +109,13 @@ def quantize_cmd(run, qat, allow_lsb, force):
     """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena."""
     ensure_new_file(Path(run) / "model_int8.tflite", force)
     from .pipeline import quantize_run
+    from ..deploy.quantize import QATUnavailableError
     from ..deploy.tflm_check import TFLMParityError
+    from ..deploy.tflm_support import UnsupportedByDeviceError
 
     try:
         m = quantize_run(run, qat=qat, allow_lsb=allow_lsb)
-    except TFLMParityError as e:
+    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError) as e:
         raise click.ClickException(str(e)) from None
     _echo_quant(m)
 
@@ -148,6 +157,7 @@ def evaluate_cmd(run, dataset, json_path, force):
     except (FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(_fmt_metrics("int8", out["int8"]))
+    click.echo(_fmt_device(out["device"]))
     click.echo(f"wrote {path}")
 
 
@@ -179,9 +189,12 @@ def run_cmd(dataset, out, firmware, recipe, epochs, qat, allow_lsb, force):
     run = train_run(dataset, out, r)
     _echo_train(run)
     click.echo("[2/4] quantize to int8 and check in TFLM")
+    from ..deploy.quantize import QATUnavailableError
+    from ..deploy.tflm_support import UnsupportedByDeviceError
+
     try:
         _echo_quant(quantize_run(run, qat=qat, allow_lsb=allow_lsb))
-    except TFLMParityError as e:
+    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"[3/4] evaluate int8 in TFLM on all of {dataset}")
     ev, path = evaluate_run(run, dataset)
