@@ -68,6 +68,12 @@ def test_run_exports_to_the_checkout_firmware_not_the_current_folder(tmp_path, m
     assert not (tmp_path / "out2").exists() and list((tmp_path / "firmware" / "lib").iterdir()) == []
 
 
+@pytest.fixture(autouse=True)
+def _any_bytes_pass_the_device_gate(monkeypatch):
+    """These tests write stand-in model bytes; the device TFLM gate has its own tests (test_device_int8)."""
+    monkeypatch.setattr(export, "check_tflm_support", lambda tflite: None)
+
+
 def card() -> dict:
     return {"labels": ["a", "b"], "run": "test",
             "input": {"shape": [1, 24, 32, 1], "scale": 0.004, "zero_point": -128, "mode": "window",
@@ -101,6 +107,7 @@ def test_export_writes_all_model_files_or_none(tmp_path, monkeypatch):
     assert model_files(fw) == before                       # header, source, card, tflite: all the old ones
     assert sorted(os.listdir(fw / "lib")) == ["tinyheat_model"]   # no temporary folder left
     monkeypatch.undo()
+    monkeypatch.setattr(export, "check_tflm_support", lambda tflite: None)
     written = export.export_model(b"a new, longer model", card(), fw)
     after = model_files(fw)
     assert after["tinyheat_model/tinyheat_model.tflite"] == b"a new, longer model" and after["tinyheat_model/library.json"] == b"{}"
