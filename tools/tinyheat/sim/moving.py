@@ -7,7 +7,8 @@ pixel units (x = column 0..32, y = row 0..24) rendered supersampled and read thr
 model of :mod:`tinyheat.sim.sensor` (PSF, pixel footprint, driver compensation, chess subpages,
 fixed pattern, NETD noise).
 
-Ground truth per frame and person: head centre (x, y) in pixels, head radius (px) and the
+Ground truth per frame and person whose head disc overlaps the view: head centre (x, y) in
+pixels (may lie just outside the view; ``in_view`` says), head radius (px) and the
 noise-free, drift-free p95 / max temperature of the pixels whose centre lies in the head disc
 (``truth_p95_degC``) - what a perfect detector would report.
 
@@ -157,14 +158,16 @@ def simulate_session(scene: MovingScene, seed: int = 0, cfg: SensorConfig | None
         clean = None
         for w in scene.walkers:
             p = w.position(t)
-            if p is None or not (0 <= p[0] < COLS and 0 <= p[1] < ROWS):
+            r = w.head_r_px
+            if p is None or not (-r < p[0] < COLS + r and -r < p[1] < ROWS + r):
                 continue
             if clean is None:  # noise-free, drift-free reading of the same scene
                 a0c = integrate_pixels(render_apparent(_no_drift(scene), t, ss), cfg)
                 clean, _ = sensor.read(a0c, a0c, scene.room_degC + scene.ta_above_room_k, rng, noise=False)
             disc = (cx - p[0]) ** 2 + (cy - p[1]) ** 2 <= max(w.head_r_px, 0.75) ** 2
-            vals = clean[disc] if disc.any() else clean[int(p[1]), int(p[0])][None]
+            vals = clean[disc] if disc.any() else clean[min(max(int(p[1]), 0), ROWS - 1), min(max(int(p[0]), 0), COLS - 1)][None]
             truth.append({"frame": i, "t_ms": int(t_ms[i]), "pid": w.pid, "x": p[0], "y": p[1],
+                          "in_view": bool(0 <= p[0] < COLS and 0 <= p[1] < ROWS),
                           "r_px": w.head_r_px, "truth_p95_degC": float(np.percentile(vals, 95)),
                           "truth_max_degC": float(vals.max())})
     meta = {"sensor": "MLX90640 (simulated)", "refresh_hz": cfg.refresh_hz, "emissivity": cfg.emissivity,
