@@ -21,6 +21,10 @@ COMMANDS = {
     "capture": "tinyheat.link.commands:capture_cmd",
     "record": "tinyheat.link.commands:record_cmd",
     "sim-device": "tinyheat.link.commands:sim_device_cmd",
+    "import-session": "tinyheat.session.commands:import_session_cmd",
+    "play": "tinyheat.session.commands:play_cmd",
+    "sim-session": "tinyheat.session.commands:sim_session_cmd",
+    "people": "tinyheat.people.commands:people_cmd",
 }
 
 

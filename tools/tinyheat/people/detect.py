@@ -55,9 +55,12 @@ class DetectorConfig:
     delta_k: float | None = None    #: warm threshold above the frame median, K (None: from noise)
     max_degC: float = 42.0          #: warmer pixels are not skin
     head_k: float | None = None     #: head = basin pixels within head_k of the basin peak (None: auto)
-    peak_k: float = 0.8             #: a peak must rise this much above its component's threshold
+    peak_k: float = 0.5             #: a peak must rise this much above the warm threshold, K
     peak_rel: float = 0.6           #: and reach this fraction of its component's max above bg
-    static_frac: float = 0.95       #: warm in this fraction of frames = static source
+    min_distance_px: float = 3.0    #: min distance between two heads' peaks, pixels x scale
+    min_component_px: float = 3.0   #: warm components smaller than this (x scale^2) are noise
+    noise_mult: float = 3.0         #: automatic threshold = noise_mult x robust sigma of the frame
+    static_frac: float = 0.8        #: warm in this fraction of frames = static source
     min_area_px: float = 1.0        #: x scale^2
     max_area_px: float = 80.0       #: x scale^2
 
@@ -86,10 +89,32 @@ def static_mask(frames: np.ndarray, cfg: DetectorConfig = DetectorConfig()) -> n
     return ndi.binary_dilation(m, iterations=1) if m.any() else m
 
 
+def background_image(frames: np.ndarray, q: float = 20.0) -> np.ndarray:
+    """(2, H, W) float32: [0] background relative to each frame's median, the ``q``-th percentile
+    over time of ``frame - median(frame)`` (sampled to <= 400 frames): people are warm and move,
+    so a pixel's low percentile is its empty-room value as long as it is empty for at least q % of
+    the session; static warm objects and hot pixels are part of it and cancel. [1] per-pixel
+    temporal noise, K: 1.4826 x MAD of frame-to-frame differences / sqrt(2) (the MLX90640's
+    corners are about 1.6 x noisier than its centre)."""
+    f = np.asarray(frames, np.float32)
+    sub = f[:: max(1, len(f) // 400)]
+    rel = sub - np.nanmedian(sub.reshape(len(sub), -1), axis=1)[:, None, None]
+    bg = np.nanpercentile(rel, q, axis=0)
+    dd = np.diff(f[: min(len(f), 800)], axis=0)
+    if len(dd) >= 2:
+        dd = dd - np.nanmedian(dd.reshape(len(dd), -1), axis=1)[:, None, None]
+        noise = 1.4826 * np.nanmedian(np.abs(dd), axis=0) / np.sqrt(2)
+    else:
+        noise = np.zeros_like(bg)
+    return np.stack([bg, noise]).astype(np.float32)
+
+
 def detect(frame: np.ndarray, cfg: DetectorConfig = DetectorConfig(), static: np.ndarray | None = None,
-           keep_masks: bool = True) -> list[Detection]:
+           keep_masks: bool = True, background: np.ndarray | None = None) -> list[Detection]:
     """Heads in one frame (H, W) degC (NaN = invalid). ``static``: optional (H, W) bool mask of
-    static heat sources (:func:`static_mask`). Returns detections, warmest first."""
+    static heat sources (:func:`static_mask`); ``background``: optional (H, W) relative background
+    (:func:`background_image`), subtracted before thresholding (session mode). Returns
+    detections, warmest first."""
     from skimage.feature import peak_local_max
     from skimage.measure import label, regionprops
     from skimage.segmentation import watershed
@@ -100,18 +125,31 @@ def detect(frame: np.ndarray, cfg: DetectorConfig = DetectorConfig(), static: np
     finite = np.isfinite(f)
     if not finite.any():
         return []
-    bg = float(np.median(f[finite]))
-    ff = np.where(finite, f, bg)
-    noise = frame_noise(ff)
-    delta = cfg.delta_k if cfg.delta_k is not None else max(1.0, 6.0 * noise)
-    sm = ndi.gaussian_filter(ff, 0.5 * scale) if scale > 1.5 else ndi.gaussian_filter(ff, 0.5)
+    med = float(np.median(f[finite]))
+    ff = np.where(finite, f, med)
+    d = ff - med
+    px_noise = None
+    if background is not None:
+        d = d - np.where(np.isfinite(background[0]), background[0], 0)
+        d = d - float(np.median(d))
+        px_noise = np.where(np.isfinite(background[1]), background[1], 0)
+    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d))))
+    delta = cfg.delta_k if cfg.delta_k is not None else max(1.0, cfg.noise_mult * sigma)
+    bg = 0.0
+    sm = ndi.gaussian_filter(d, 0.5 * scale) if scale > 1.5 else ndi.gaussian_filter(d, 0.5)
     warm = (sm > bg + delta) & (ff <= cfg.max_degC) & finite
+    if px_noise is not None:  # and well above each pixel's own noise (noisy corners, bad pixels)
+        warm &= d > cfg.noise_mult * px_noise
+    if cfg.min_component_px > 1:  # single-pixel spikes are noise, a head is 3-8 px wide at 32x24
+        lab0 = label(warm, connectivity=2)
+        sizes = np.bincount(lab0.ravel())
+        warm &= sizes[lab0] >= cfg.min_component_px * scale * scale
     if static is not None:
         warm &= ~static
     if not warm.any():
         return []
     lab = label(warm, connectivity=2)
-    md = max(1, int(round(2 * scale)))
+    md = max(1, int(round(cfg.min_distance_px * scale)))
     peaks = peak_local_max(sm, min_distance=md, labels=lab, threshold_abs=bg + delta + cfg.peak_k,
                            exclude_border=False)
     if len(peaks) == 0:

@@ -24,7 +24,7 @@ _BIG = 1e9
 class TrackerConfig:
     gate_px: float = 4.0      #: max distance from the predicted centre, pixels x scale
     size_ratio: float = 4.0   #: max area ratio between a track's last head and a detection
-    max_missed: int = 4       #: frames a track survives without a detection
+    max_missed: int = 6       #: frames a track survives without a detection
     min_frames: int = 4       #: shorter tracks are dropped
 
 
