@@ -45,8 +45,7 @@ class SessionView:
         self.fig = fig or Figure(figsize=(5.12 * scale, (3.84 * aspect / 0.75 + 0.32) * scale), dpi=100)
         self.ax = self.fig.add_axes([0.05, 0.08, 0.78, 0.82])
         cax = self.fig.add_axes([0.86, 0.08, 0.035, 0.82])
-        cm = plt.get_cmap(cmap).copy()
-        cm.set_bad("#40ff40")  # invalid pixels in green
+        cm = plt.get_cmap(cmap).with_extremes(bad="#40ff40")  # invalid pixels in green
         self.im = self.ax.imshow(frames[0], cmap=cm, vmin=self.vmin, vmax=self.vmax, interpolation="nearest")
         cb = self.fig.colorbar(self.im, cax=cax)
         cb.set_label("degC")

@@ -1,0 +1,74 @@
+"""Replay: rendering a session to GIF / MP4 headless, and the window's keys."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tinyheat.cli import main
+from tinyheat.session import Session, read_session
+from tinyheat.session.replay import Player, SessionView, render
+
+
+def _moving_dot(n=12):
+    f = np.full((n, 24, 32), 22.0, np.float32)
+    for i in range(n):
+        f[i, 10:13, 2 * i: 2 * i + 3] = 34.0          # a warm square moving right
+    f[0, 0, 0] = np.nan
+    return Session(f, np.arange(n) * 250, ta_degC=np.full(n, 30.0))
+
+
+def test_gif_has_every_frame_and_shows_the_motion(tmp_path):
+    import imageio.v3 as iio
+
+    s = _moving_dot()
+    n = render(s, tmp_path / "a.gif", fps=4)
+    img = iio.imread(tmp_path / "a.gif")
+    assert n == 12 and img.shape[0] == 12
+    view = SessionView(s)
+    x0, y0 = view.ax.transData.transform((2 * 0 + 1, 11))   # data (col, row) -> display pixels
+    x5, _ = view.ax.transData.transform((2 * 5 + 1, 11))
+    h = img.shape[1]
+    row = int(round(h - y0))
+    def warm(frame, x):  # the hot colour (inferno near vmax is bright yellow)
+        return img[frame, row, int(round(x))].astype(int).sum() > 500
+    assert warm(0, x0) and not warm(0, x5) and warm(5, x5) and not warm(5, x0)
+    assert not np.array_equal(img[0], img[1])
+
+
+def test_mp4_and_cli_refuse_to_overwrite(tmp_path):
+    import imageio.v2 as imageio
+
+    s = _moving_dot(8)
+    p = tmp_path / "s.zarr"
+    s.write(p)
+    r = CliRunner().invoke(main, ["play", str(p), "--out", str(tmp_path / "a.mp4")])
+    assert r.exit_code == 0, r.output
+    assert imageio.get_reader(tmp_path / "a.mp4").count_frames() == 8
+    r = CliRunner().invoke(main, ["play", str(p), "--out", str(tmp_path / "a.mp4")])
+    assert r.exit_code == 1 and "--force" in r.output
+    r = CliRunner().invoke(main, ["play", str(p), "--out", str(tmp_path / "a.avi")])
+    assert r.exit_code == 1 and ".gif or .mp4" in r.output
+
+
+def test_title_shows_frame_time_and_ta_and_keys_step(tmp_path):
+    s = _moving_dot(12)
+    view = SessionView(s)
+    p = Player(view)
+    p.on_key("right")
+    assert p.paused and p.i == 1 and view.title.get_text() == "frame 2/12  t=    0.25 s  Ta= 30.0C"
+    p.tick()
+    assert p.i == 1                                     # paused: no advance
+    p.on_key(" ")
+    p.tick()
+    assert not p.paused and p.i == 2
+    p.on_key("left"); p.on_key("left"); p.on_key("left")
+    assert p.i == 11                                    # wraps
+    p.on_key("q")
+    assert p.closed
+
+
+def test_shipped_demo_session_renders(repo, tmp_path):
+    s = read_session(repo / "datasets" / "sessions" / "demo.zarr")
+    assert s.frames.shape == (300, 24, 32) and s.meta["sensor"] == "MLX90640 (simulated)"
+    assert render(s, tmp_path / "d.gif", step=50) == 6
