@@ -118,3 +118,19 @@ def test_people_on_the_demo_session_known_answers_and_outputs(demo, repo, tmp_pa
     assert r.exit_code == 1 and "--force" in r.output
     r = CliRunner().invoke(main, ["people", str(src), "--out", str(tmp_path / "q"), "--reference", "0,0,40,2"])
     assert r.exit_code == 1 and "must satisfy" in r.output and not (tmp_path / "q").exists()
+
+
+def test_real_den_recording_person_walks_in_and_stays(shared_datasets):
+    """MLX90641 (16x12) den recording: empty until frame 2040, the person walks in and works at
+    the computer from frame 2102 to the end (the author's notes). Every 8th frame, for speed."""
+    from tinyheat.session.importers import from_time_csv
+
+    s = from_time_csv(shared_datasets / "mlx90641-den" / "frames.csv")
+    idx = np.arange(0, len(s), 8)
+    res = find_people(s.frames[idx], s.t_ms[idx])
+    n_det = np.array([len(d) for d in res.detections])
+    before, after = n_det[idx < 2040], n_det[idx >= 2110]
+    assert np.mean(before > 0) < 0.02 and np.mean(after == 1) > 0.95
+    spans = res.table.groupby("track").frame.agg(["min", "max"])
+    assert len(spans) <= 3                               # one person, at most a couple of restarts
+    assert 2030 <= idx[spans["min"].min()] <= 2110 and idx[spans["max"].max()] >= 4390

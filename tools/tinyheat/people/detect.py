@@ -6,23 +6,32 @@ pixels). All sizes scale with ``scale = frame width / 32``.
 
 Per frame (temperatures in degC):
 
-1. Background level ``bg`` = the frame's median (people cover a small part of the view), so
-   room and camera drift move the threshold with the scene. The session's median image guides
-   the search: pixels warm in (nearly) every frame of the session (``static_frac``) are static
-   heat sources (a radiator, a laptop) and are masked out.
-2. Warm pixels: ``T > bg + delta_k`` and ``T <= max_degC`` (skin band: hotter objects such as a
-   kettle are not people); with ``delta_k`` None it is ``max(1.0, 6 x the frame's robust noise)``
-   (noise = 1.4826 x MAD of the Laplacian-free pixel differences).
-3. Connected components (scikit-image ``label``, 8-connectivity) of the warm mask smoothed with a
-   Gaussian of 0.5 x scale pixels. A body seen from above or the side is part of the same blob
-   as its head, and two people can touch: each component is split by a watershed on the
-   smoothed temperature from its local maxima (``peak_local_max``, ``min_distance`` 2 x scale,
-   peak at least ``peak_k`` above the threshold and at least ``peak_rel`` of the component's
-   maximum above ``bg``, so a body or shoulders next to a head are no second head), and the head is the part of each
-   watershed basin within ``head_k`` of that basin's peak (the warmest cap).
+1. Relative image ``d = T - median(T)`` (people cover a small part of the view, so room and
+   camera drift move with the median). Session mode (:func:`background_image`, used by
+   :func:`tinyheat.people.analyze.find_people` for >= 20 frames): the session's low-percentile
+   image of ``d`` (the empty room) is subtracted too, so warm floor patches, static objects and
+   hot pixels cancel, and a per-pixel temporal noise map raises the threshold where the sensor
+   is noisy (corners). Pixels warm in ``static_frac`` of all frames (:func:`static_mask`) are
+   masked out as static heat sources (a radiator, a laptop).
+2. Warm pixels: smoothed ``d > delta`` and ``d > noise_mult x`` the pixel's noise, ``T <=
+   max_degC`` (hotter things, e.g. a kettle, are not skin); ``delta`` = ``delta_k`` or
+   ``max(1.0, noise_mult x 1.4826 x MAD(d))``. Warm components smaller than
+   ``min_component_px`` x scale^2 are noise.
+3. Connected components (scikit-image ``label``, 8-connectivity). A body seen from above or the
+   side is part of the same blob as its head, and two people can touch: each component is split
+   by a watershed on the smoothed image from its local maxima (``peak_local_max``,
+   ``min_distance_px`` x scale apart, at least ``peak_k`` above the threshold and at least
+   ``peak_rel`` of the component's maximum, so a body or shoulders next to a head are no second
+   head); the head is the part of each basin within ``head_k`` of its peak (the warmest cap;
+   automatic: 55 % of the peak's height above the threshold, at least 0.5 K).
 4. Each head region gets an ellipse fit (``regionprops``: centroid, major/minor axis, orientation)
-   and its max, 95th percentile and mean temperature. Regions smaller than ``min_area`` (1 x
-   scale^2 pixels) or larger than ``max_area`` (80 x scale^2) are dropped.
+   and the max, 95th percentile and mean of its temperatures T. Regions smaller than
+   ``min_area_px`` x scale^2 or larger than ``max_area_px`` x scale^2 are dropped.
+
+Known limits: a person who stays in the same place for (nearly) the whole session becomes part
+of the session background / static mask and is missed (use a session that includes the empty
+room); at 32x24 the head of a person seen from above merges with the shoulders, so its p95 is
+lower than skin temperature (pixel mixing).
 """
 from __future__ import annotations
 
@@ -63,15 +72,6 @@ class DetectorConfig:
     static_frac: float = 0.8        #: warm in this fraction of frames = static source
     min_area_px: float = 1.0        #: x scale^2
     max_area_px: float = 80.0       #: x scale^2
-
-
-def frame_noise(frame: np.ndarray) -> float:
-    """Robust per-pixel noise estimate (K): 1.4826 x MAD of horizontal neighbour differences / sqrt(2)."""
-    d = np.diff(frame, axis=1).ravel()
-    d = d[np.isfinite(d)]
-    if d.size == 0:
-        return 0.0
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
 
 
 def static_mask(frames: np.ndarray, cfg: DetectorConfig = DetectorConfig()) -> np.ndarray:

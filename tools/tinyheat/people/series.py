@@ -16,7 +16,7 @@ t_max, t_p95,      degC       max, 95th percentile and mean temperature of the h
 t_mean
 p95_outlier        bool       t_p95 flagged by the Hampel filter (kept, marked)
 p95_filtered       degC       t_p95 with outliers replaced by the window median
-ref_degC           degC       mean of the reference region in this frame
+ref_degC           degC       median of the reference region in this frame
 p95_corrected      degC       p95_filtered - (ref_degC - ref_start): the reference's change since
                               the session start (ref_start = median over its first 5 % of frames,
                               at least 5) is the room/camera drift removed
@@ -68,15 +68,16 @@ def parse_region(text: str, shape: tuple[int, int]) -> tuple[int, int, int, int]
 def auto_reference(frames: np.ndarray, occupied: np.ndarray, size: int | None = None) -> tuple[int, int, int, int]:
     """The most stable background patch: among ``size`` x ``size`` windows (default 3 x scale px)
     that no track ever touched (``occupied`` (H, W) bool, dilated by the window), the one whose
-    mean frame-to-frame absolute change is smallest (high-frequency noise, not slow drift, which
-    is what the reference must keep). Returns (x0, y0, x1, y1)."""
+    95th percentile of frame-to-frame absolute change is smallest: low noise and never crossed by
+    a warm body (slow drift, which the reference must keep, barely changes consecutive frames).
+    Returns (x0, y0, x1, y1)."""
     from scipy import ndimage as ndi
 
     f = np.asarray(frames, np.float32)
     n, h, w = f.shape
     size = size or max(3, int(round(3 * w / 32)))
     sub = f[:: max(1, n // 400)]
-    jitter = np.nanmean(np.abs(np.diff(sub, axis=0)), axis=0) if len(sub) > 1 else np.zeros((h, w))
+    jitter = np.nanpercentile(np.abs(np.diff(sub, axis=0)), 95, axis=0) if len(sub) > 1 else np.zeros((h, w))
     jitter = np.where(np.isfinite(jitter), jitter, np.inf)
     busy = ndi.binary_dilation(occupied, iterations=size) if occupied.any() else occupied
     score = ndi.uniform_filter(jitter, size, mode="nearest")
@@ -92,10 +93,11 @@ def auto_reference(frames: np.ndarray, occupied: np.ndarray, size: int | None = 
 
 
 def reference_signal(frames: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
-    """(N,) mean degC of the region (x0, y0, x1, y1) in every frame (NaN pixels ignored)."""
+    """(N,) median degC of the region (x0, y0, x1, y1) in every frame (NaN pixels ignored; the
+    median keeps a person brushing the patch's edge out of the control signal)."""
     x0, y0, x1, y1 = region
     with np.errstate(all="ignore"):
-        return np.nanmean(np.asarray(frames)[:, y0:y1, x0:x1].reshape(len(frames), -1), axis=1)
+        return np.nanmedian(np.asarray(frames)[:, y0:y1, x0:x1].reshape(len(frames), -1), axis=1)
 
 
 def reference_start(ref: np.ndarray) -> float:
