@@ -72,3 +72,57 @@ def test_shipped_demo_session_renders(repo, tmp_path):
     s = read_session(repo / "datasets" / "sessions" / "demo.zarr")
     assert s.frames.shape == (300, 24, 32) and s.meta["sensor"] == "MLX90640 (simulated)"
     assert render(s, tmp_path / "d.gif", step=50) == 6
+
+
+_WINDOW = r"""
+import sys, time
+import matplotlib.pyplot as plt
+from matplotlib.backend_bases import KeyEvent
+from tinyheat.session import read_session
+from tinyheat.session.replay import play_window
+
+fig, player = play_window(read_session(sys.argv[1]), fps=20, block=False)
+canvas = type(fig.canvas).__name__
+t0 = time.time()
+while time.time() - t0 < 0.8:
+    plt.pause(0.05)
+moved = player.i
+KeyEvent("key_press_event", fig.canvas, " ")._process()      # pause
+at = player.i
+for _ in range(5):
+    plt.pause(0.05)
+still = player.i == at
+KeyEvent("key_press_event", fig.canvas, "right")._process()  # step
+stepped = player.i == at + 1
+title = fig.axes[0].get_title().split()[1]
+KeyEvent("key_press_event", fig.canvas, "q")._process()
+print(canvas, moved, still, stepped, title, player.closed)
+"""
+
+
+def test_play_window_under_xvfb(repo, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    if not shutil.which("Xvfb"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Xvfb missing (.ci/run installs Debian xvfb)")
+        pytest.skip("Xvfb not installed (Debian: xvfb)")
+    disp = f":{90 + os.getpid() % 500}"
+    xvfb = subprocess.Popen(["Xvfb", disp, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        env = dict(os.environ, DISPLAY=disp, MPLBACKEND="TkAgg")
+        r = subprocess.run([sys.executable, "-c", _WINDOW, str(repo / "datasets" / "sessions" / "demo.zarr")],
+                           env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+    assert r.returncode == 0, r.stderr[-2000:]
+    canvas, moved, still, stepped, frame, closed = r.stdout.split()
+    assert canvas == "FigureCanvasTkAgg" and int(moved) >= 2     # a real window, frames advancing
+    assert still == "True" and stepped == "True" and "/300" in frame and closed == "True"

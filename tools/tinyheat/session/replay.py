@@ -168,8 +168,9 @@ class Player:
         self.view.show(self.i)
 
 
-def play_window(s: Session, tracks=None, fps: float | None = None, vmin=None, vmax=None) -> None:
-    """Show ``s`` in a matplotlib window (needs a display; pyplot chooses the backend)."""
+def play_window(s: Session, tracks=None, fps: float | None = None, vmin=None, vmax=None, block: bool = True):
+    """Show ``s`` in a matplotlib window (needs a display; pyplot chooses the backend). With
+    ``block=False`` returns (figure, :class:`Player`) at once (tests drive it)."""
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
 
@@ -192,4 +193,8 @@ def play_window(s: Session, tracks=None, fps: float | None = None, vmin=None, vm
     anim = FuncAnimation(fig, lambda _: (player.tick(), view.show(player.i))[1], interval=interval,
                          blit=False, cache_frame_data=False)
     fig._tinyheat_anim = anim  # keep a reference while the window is open
+    if not block:
+        plt.show(block=False)
+        return fig, player
     plt.show()
+    return fig, player
