@@ -130,3 +130,28 @@ def test_device_stream_to_session(presence_csvs, tmp_path):
     assert s.t_ms[0] == 0 and np.all(np.diff(s.t_ms) > 0) and s.start is not None
     assert s.meta["firmware"] == hello.fw_version and s.meta["sensor"] == "MLX90640"
     assert np.allclose(s.ta_degC, 25.0, atol=0.01)
+
+
+def test_record_command_writes_a_session(presence_csvs, tmp_path, monkeypatch):
+    """`tinyheat record PORT --out NAME.zarr` end to end, with the in-process FakeDevice as PORT."""
+    from tinyheat.link import commands
+    from tinyheat.link.client import DeviceClient
+    from tinyheat.link.fake_device import FakeDevice
+
+    person = np.loadtxt(presence_csvs["person"], delimiter=",", dtype=np.float32).reshape(-1, 24, 32)
+
+    def connect(port):
+        c = DeviceClient(FakeDevice(person[:40], max_frames=40))
+        c.connect(stream=True)
+        return c
+
+    monkeypatch.setattr(commands, "_connect", connect)
+    out = tmp_path / "rec.zarr"
+    r = CliRunner().invoke(main, ["record", "fake", "--out", str(out), "--frames", "25"])
+    assert r.exit_code == 0, r.output
+    s = read_session(out)
+    assert len(s) == 25 and np.max(np.abs(s.frames - person[:25])) <= 0.0051
+    assert s.meta["dropped_frames"] == 0 and s.meta["source"] == "tinyheat record fake"
+    assert s.meta["stats"]["n_frames"] == 25
+    r = CliRunner().invoke(main, ["record", "fake", "--out", str(out), "--frames", "5"])
+    assert r.exit_code == 1 and "exists" in r.output and len(read_session(out)) == 25

@@ -38,6 +38,7 @@ def test_round_trip_keeps_values_times_ta_meta_and_nan(tmp_path):
     assert s.start == start and s.start.tzinfo is not None
     assert s.meta["sensor"] == "MLX90640" and s.meta["resolution"] == [24, 32] and s.meta["emissivity"] == 0.95
     assert s.meta["stats"]["period_ms"] == 125 and s.meta["stats"]["n_gaps"] == 0
+    assert s.meta["stats"]["invalid_pixels"] == 1 and s.meta["stats"]["invalid_frames"] == 0
     np.testing.assert_array_equal(s.eeprom, np.arange(832))
 
 
@@ -46,10 +47,11 @@ def test_append_mode_gaps_and_refusals(tmp_path):
     with SessionWriter(p, start=None) as w:
         w.append(_frames(5), [0, 100, 200, 300, 900])     # a 600 ms gap = ~5 missing frames
     with SessionWriter(p, append=True) as w:
-        w.append(_frames(2, seed=1), [1000, 1100])
+        w.append(np.full((2, 24, 32), np.nan, np.float32), [1000, 1100])   # two wholly invalid frames
     s = read_session(p)
     assert len(s) == 7 and s.start is None
     assert s.meta["stats"]["n_gaps"] == 1 and s.meta["stats"]["gaps"][0] == {"after_frame": 3, "dt_ms": 600}
+    assert s.meta["stats"]["invalid_frames"] == 2 and np.isnan(s.frames[5:]).all()
     with pytest.raises(SessionError, match="exists"):
         SessionWriter(p)
     with pytest.raises(SessionError, match="does not match"):

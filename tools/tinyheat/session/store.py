@@ -231,6 +231,7 @@ class SessionWriter:
         self._buffered = 0
         self._last_sync = time.monotonic()
         self.closed = False
+        self._invalid = {"invalid_frames": 0, "invalid_pixels": 0}
         if self.path.exists() and append:
             self._g = _open_group(self.path, "r+")
             if self._g.attrs.get("tinyheat_session") != FORMAT_VERSION:
@@ -238,6 +239,8 @@ class SessionWriter:
             self.n = int(self._g.attrs.get("n_frames", 0))
             self.resolution = tuple(self._g["frames"].shape[1:])
             self.meta = dict(self._g.attrs.get("meta") or {})
+            old = self.meta.get("stats") or {}
+            self._invalid = {k: int(old.get(k, 0)) for k in self._invalid}
             if meta:
                 self.meta.update(_jsonable(dict(meta)))
             return
@@ -325,6 +328,9 @@ class SessionWriter:
                 a.resize((n1, *a.shape[1:]))
             a[n0:n1] = data
         self.n = n1
+        bad = ~np.isfinite(f)
+        self._invalid["invalid_pixels"] += int(bad.sum())
+        self._invalid["invalid_frames"] += int(bad.reshape(len(f), -1).all(axis=1).sum())
         self._buf, self._buffered = [], 0
         g.attrs.update({"n_frames": self.n})
 
@@ -339,7 +345,7 @@ class SessionWriter:
         self.commit()
         self.closed = True
         t = np.asarray(self._g["t_ms"][: self.n])
-        self.meta["stats"] = _jsonable(timing_stats(t))
+        self.meta["stats"] = _jsonable({**timing_stats(t), **self._invalid})
         self._g.attrs.update({"meta": self.meta})
         return self.path
 
