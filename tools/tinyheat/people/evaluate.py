@@ -45,7 +45,7 @@ def evaluate(table, truth: list[dict], n_frames: int, shape: tuple[int, int], ma
              "num_misses", "num_objects", "num_unique_objects", "mostly_tracked", "num_fragmentations"]
     s = mh.compute(acc, metrics=names, name="all").iloc[0]
     out = {k: (float(s[k]) if isinstance(s[k], (float, np.floating)) else int(s[k])) for k in names}
-    out["motp_px"] = float(np.sqrt(out.pop("motp"))) if np.isfinite(s["motp"]) else None  # mean d^2 -> px
+    out["rms_dist_px"] = float(np.sqrt(out.pop("motp"))) if np.isfinite(s["motp"]) else None  # MOTP of squared distances -> RMS px
     out["num_tracks"] = int(table["track"].nunique()) if len(table) else 0
     if pairs:
         p = np.array(pairs, dtype=np.float64)
