@@ -63,6 +63,8 @@ def main():
     row("people: detect + track + series (32x24 real)", len(r), dt)
     res2, dt = _t(lambda: find_people(den.frames, den.t_ms))
     row("people: detect + track + series (16x12 real)", len(den), dt)
+    _, dt = _t(lambda: find_people(seq.frames, seq.t_ms))
+    row("people: detect + track + series (640x480 FLIR)", len(seq), dt)
     n = 200
     _, dt = _t(lambda: render(r, out / "fir.gif", stop=n, tracks=res.table))
     row("play --out .gif (with track overlay)", n, dt)

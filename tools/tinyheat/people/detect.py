@@ -99,11 +99,16 @@ def background_image(frames: np.ndarray, q: float = 20.0) -> np.ndarray:
     f = np.asarray(frames, np.float32)
     sub = f[:: max(1, len(f) // 400)]
     rel = sub - np.nanmedian(sub.reshape(len(sub), -1), axis=1)[:, None, None]
-    bg = np.nanpercentile(rel, q, axis=0)
+    # vectorised np.percentile (nanpercentile loops per pixel): invalid = +inf, so a pixel that
+    # is invalid in more than (100 - q) % of frames gets no background (inf -> NaN -> 0 below)
+    bg = np.percentile(np.where(np.isfinite(rel), rel, np.inf), q, axis=0)
+    bg = np.where(np.isfinite(bg), bg, np.nan)
     dd = np.diff(f[: min(len(f), 800)], axis=0)
     if len(dd) >= 2:
         dd = dd - np.nanmedian(dd.reshape(len(dd), -1), axis=1)[:, None, None]
-        noise = 1.4826 * np.nanmedian(np.abs(dd), axis=0) / np.sqrt(2)
+        ad = np.abs(dd)
+        noise = 1.4826 * np.median(np.where(np.isfinite(ad), ad, np.inf), axis=0) / np.sqrt(2)
+        noise = np.where(np.isfinite(noise), noise, np.nan)
     else:
         noise = np.zeros_like(bg)
     return np.stack([bg, noise]).astype(np.float32)

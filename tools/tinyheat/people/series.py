@@ -77,7 +77,11 @@ def auto_reference(frames: np.ndarray, occupied: np.ndarray, size: int | None = 
     n, h, w = f.shape
     size = size or max(3, int(round(3 * w / 32)))
     sub = f[:: max(1, n // 400)]
-    jitter = np.nanpercentile(np.abs(np.diff(sub, axis=0)), 95, axis=0) if len(sub) > 1 else np.zeros((h, w))
+    if len(sub) > 1:  # NaN (invalid) counts as an infinite change: such a pixel is no reference
+        dif = np.abs(np.diff(sub, axis=0))
+        jitter = np.percentile(np.where(np.isfinite(dif), dif, np.inf), 95, axis=0)
+    else:
+        jitter = np.zeros((h, w))
     jitter = np.where(np.isfinite(jitter), jitter, np.inf)
     busy = ndi.binary_dilation(occupied, iterations=size) if occupied.any() else occupied
     score = ndi.uniform_filter(jitter, size, mode="nearest")

@@ -85,7 +85,8 @@ def track(dets_per_frame: list[list[Detection]], width: int = 32,
                 live.append(Track(next_id, [i], [d]))
                 next_id += 1
     done.extend(live)
-    kept = sorted((t for t in done if len(t.frames) >= cfg.min_frames), key=lambda t: (t.frames[0], t.tid))
+    min_frames = min(cfg.min_frames, len(dets_per_frame))  # a 2-frame session can still have tracks
+    kept = sorted((t for t in done if len(t.frames) >= min_frames), key=lambda t: (t.frames[0], t.tid))
     for k, t in enumerate(kept, start=1):
         t.tid = k
     return kept
