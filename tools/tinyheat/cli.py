@@ -31,6 +31,10 @@ COMMANDS = {
     "bench": "tinyheat.workflow.bench:bench_cmd",
     "monitor": "tinyheat.link.commands:monitor_cmd",
     "sim-device": "tinyheat.link.commands:sim_device_cmd",
+    "import-session": "tinyheat.session.commands:import_session_cmd",
+    "play": "tinyheat.session.commands:play_cmd",
+    "sim-session": "tinyheat.session.commands:sim_session_cmd",
+    "people": "tinyheat.people.commands:people_cmd",
 }
 
 #: Known error types ("module:Class") that carry a message meant for the user. They are matched

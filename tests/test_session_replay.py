@@ -1,0 +1,128 @@
+"""Replay: rendering a session to GIF / MP4 headless, and the window's keys."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tinyheat.cli import main
+from tinyheat.session import Session, read_session
+from tinyheat.session.replay import Player, SessionView, render
+
+
+def _moving_dot(n=12):
+    f = np.full((n, 24, 32), 22.0, np.float32)
+    for i in range(n):
+        f[i, 10:13, 2 * i: 2 * i + 3] = 34.0          # a warm square moving right
+    f[0, 0, 0] = np.nan
+    return Session(f, np.arange(n) * 250, ta_degC=np.full(n, 30.0))
+
+
+def test_gif_has_every_frame_and_shows_the_motion(tmp_path):
+    import imageio.v3 as iio
+
+    s = _moving_dot()
+    n = render(s, tmp_path / "a.gif", fps=4)
+    img = iio.imread(tmp_path / "a.gif")
+    assert n == 12 and img.shape[0] == 12
+    view = SessionView(s)
+    x0, y0 = view.ax.transData.transform((2 * 0 + 1, 11))   # data (col, row) -> display pixels
+    x5, _ = view.ax.transData.transform((2 * 5 + 1, 11))
+    h = img.shape[1]
+    row = int(round(h - y0))
+    def warm(frame, x):  # the hot colour (inferno near vmax is bright yellow)
+        return img[frame, row, int(round(x))].astype(int).sum() > 500
+    assert warm(0, x0) and not warm(0, x5) and warm(5, x5) and not warm(5, x0)
+    assert not np.array_equal(img[0], img[1])
+
+
+def test_mp4_and_cli_refuse_to_overwrite(tmp_path):
+    import imageio.v2 as imageio
+
+    s = _moving_dot(8)
+    p = tmp_path / "s.zarr"
+    s.write(p)
+    r = CliRunner().invoke(main, ["play", str(p), "--out", str(tmp_path / "a.mp4")])
+    assert r.exit_code == 0, r.output
+    assert imageio.get_reader(tmp_path / "a.mp4").count_frames() == 8
+    r = CliRunner().invoke(main, ["play", str(p), "--out", str(tmp_path / "a.mp4")])
+    assert r.exit_code == 1 and "--force" in r.output
+    r = CliRunner().invoke(main, ["play", str(p), "--out", str(tmp_path / "a.avi")])
+    assert r.exit_code == 1 and ".gif or .mp4" in r.output
+
+
+def test_title_shows_frame_time_and_ta_and_keys_step(tmp_path):
+    s = _moving_dot(12)
+    view = SessionView(s)
+    p = Player(view)
+    p.on_key("right")
+    assert p.paused and p.i == 1 and view.title.get_text() == "frame 2/12  t=    0.25 s  Ta= 30.0C"
+    p.tick()
+    assert p.i == 1                                     # paused: no advance
+    p.on_key(" ")
+    p.tick()
+    assert not p.paused and p.i == 2
+    p.on_key("left"); p.on_key("left"); p.on_key("left")
+    assert p.i == 11                                    # wraps
+    p.on_key("q")
+    assert p.closed
+
+
+def test_shipped_demo_session_renders(repo, tmp_path):
+    s = read_session(repo / "datasets" / "sessions" / "demo.zarr")
+    assert s.frames.shape == (300, 24, 32) and s.meta["sensor"] == "MLX90640 (simulated)"
+    assert render(s, tmp_path / "d.gif", step=50) == 6
+
+
+_WINDOW = r"""
+import sys, time
+import matplotlib.pyplot as plt
+from matplotlib.backend_bases import KeyEvent
+from tinyheat.session import read_session
+from tinyheat.session.replay import play_window
+
+fig, player = play_window(read_session(sys.argv[1]), fps=20, block=False)
+canvas = type(fig.canvas).__name__
+t0 = time.time()
+while time.time() - t0 < 0.8:
+    plt.pause(0.05)
+moved = player.i
+KeyEvent("key_press_event", fig.canvas, " ")._process()      # pause
+at = player.i
+for _ in range(5):
+    plt.pause(0.05)
+still = player.i == at
+KeyEvent("key_press_event", fig.canvas, "right")._process()  # step
+stepped = player.i == at + 1
+title = fig.axes[0].get_title().split()[1]
+KeyEvent("key_press_event", fig.canvas, "q")._process()
+print(canvas, moved, still, stepped, title, player.closed)
+"""
+
+
+def test_play_window_under_xvfb(repo, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    if not shutil.which("Xvfb"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Xvfb missing (.ci/run installs Debian xvfb)")
+        pytest.skip("Xvfb not installed (Debian: xvfb)")
+    disp = f":{90 + os.getpid() % 500}"
+    xvfb = subprocess.Popen(["Xvfb", disp, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        env = dict(os.environ, DISPLAY=disp, MPLBACKEND="TkAgg")
+        r = subprocess.run([sys.executable, "-c", _WINDOW, str(repo / "datasets" / "sessions" / "demo.zarr")],
+                           env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+    assert r.returncode == 0, r.stderr[-2000:]
+    canvas, moved, still, stepped, frame, closed = r.stdout.split()
+    assert canvas == "FigureCanvasTkAgg" and int(moved) >= 2     # a real window, frames advancing
+    assert still == "True" and stepped == "True" and "/300" in frame and closed == "True"
