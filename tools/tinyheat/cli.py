@@ -21,6 +21,11 @@ COMMANDS = {
     "capture": "tinyheat.link.commands:capture_cmd",
     "record": "tinyheat.link.commands:record_cmd",
     "sim-device": "tinyheat.link.commands:sim_device_cmd",
+    "heatmap": "tinyheat.occupancy.commands:heatmap_cmd",
+    "heatmap-add": "tinyheat.occupancy.commands:heatmap_add_cmd",
+    "heatmap-partition": "tinyheat.occupancy.commands:heatmap_partition_cmd",
+    "heatmap-dask": "tinyheat.occupancy.commands:heatmap_dask_cmd",
+    "occupancy": "tinyheat.occupancy.commands:occupancy_cmd",
 }
 
 

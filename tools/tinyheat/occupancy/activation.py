@@ -5,7 +5,8 @@ frames** (causal). A slow room drift is followed with a lag of about ``absorb_s`
 object that appears is absorbed once it has been there for more than half the window, i.e. after
 about ``absorb_s`` seconds (a person who stays still that long is absorbed too, by design). The
 first second of a recording is its own background (start recordings with the scene empty for a
-few seconds for a clean start).
+few seconds for a clean start); the window starts full of it, so the absorption time is
+``absorb_s`` from the first second on.
 
 Foreground: ``r = frame - background``; ``r - median(r)`` (removes whole-frame offsets) above
 ``max(k_sigma * sigma, min_delta_degC)`` where ``sigma = 1.4826 * MAD(r)`` over the frame's valid
@@ -110,8 +111,9 @@ class ActivationEngine:
         frames = np.asarray(frames, np.float32)
         with np.errstate(invalid="ignore"), _quiet_nan():
             this = np.nanmedian(frames, axis=0)
-        if self.background is None:
+        if self.background is None:  # a full window of the first second: absorption takes absorb_s from the start
             self.background = this.copy()
+            self._buf.extend([this] * (self._buf.maxlen - 1))
         fg, blobs, people = self.masks(frames)
         valid = np.isfinite(frames)
         nvalid = valid.sum(0)

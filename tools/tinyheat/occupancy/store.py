@@ -30,7 +30,6 @@ from .activation import Activation
 from .rollup import LEVELS, plan, plan_size, rollup
 
 FORMAT = "tinyheat-heatmap-store"
-_DAY_PART = ds.partitioning(pa.schema([("day", pa.string())]), flavor="hive")
 
 
 class StoreError(ValueError):
@@ -198,22 +197,27 @@ class HeatStore:
         ss = self.manifest["sensors"][sensor]["sessions"].values()
         return min(s["first_s"] for s in ss) // 60 * 60, -(-(max(s["last_s"] for s in ss) + 1) // 60) * 60
 
-    def _dataset(self, level: str, sensor: str):
-        path = self.root / level / f"sensor={sensor}"
-        if not path.is_dir():
-            return None
-        return ds.dataset(path, format="parquet", partitioning=_DAY_PART)
+    def _files(self, level: str, sensor: str, day_a: str | None = None, day_b: str | None = None) -> list[str]:
+        """Files of registered sessions (unregistered files, e.g. of a failed run, are ignored)
+        in day partitions day_a..day_b (inclusive; None = all)."""
+        base = self.root / level / f"sensor={sensor}"
+        ids = self.manifest["sensors"][sensor]["sessions"]
+        if not base.is_dir():
+            return []
+        dirs = [base] if level == "thermal" else [
+            d for d in sorted(base.glob("day=*"))
+            if (day_a is None or d.name[4:] >= day_a) and (day_b is None or d.name[4:] <= day_b)]
+        return [str(f) for d in dirs for f in sorted(d.glob("*.parquet")) if f.stem in ids]
 
     def rows(self, level: str, sensor: str, a: int, b: int):
         """Buckets of ``level`` with start in [a, b), sessions summed: (start int64 (B,),
         act float64 (B, P), cov int64 (B, P), rows read)."""
         p = int(np.prod(self.shape(sensor)))
-        d = self._dataset(level, sensor)
-        if d is None or b <= a:
+        files = self._files(level, sensor, day_of(a), day_of(b - 1)) if b > a else []
+        if not files:
             return np.zeros(0, np.int64), np.zeros((0, p)), np.zeros((0, p), np.int64), 0
-        f = ((ds.field("start") >= a) & (ds.field("start") < b)
-             & (ds.field("day") >= day_of(a)) & (ds.field("day") <= day_of(b - 1)))
-        t = d.to_table(columns=["start", "act", "cov"], filter=f)
+        f = (ds.field("start") >= a) & (ds.field("start") < b)
+        t = ds.dataset(files, format="parquet").to_table(columns=["start", "act", "cov"], filter=f)
         start = t.column("start").to_numpy()
         act = t.column("act").combine_chunks().flatten().to_numpy().reshape(-1, p)
         cov = t.column("cov").combine_chunks().flatten().to_numpy().reshape(-1, p)
@@ -251,12 +255,11 @@ class HeatStore:
     def seconds(self, sensor: str, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
         """Seconds in [t0, t1) with any activation: (sec int64 (S,), act float32 (S, H, W))."""
         h, w = self.shape(sensor)
-        d = self._dataset("second", sensor)
-        if d is None:
+        files = self._files("second", sensor, day_of(t0), day_of(t1 - 1))
+        if not files:
             return np.zeros(0, np.int64), np.zeros((0, h, w), np.float32)
-        f = ((ds.field("sec") >= t0) & (ds.field("sec") < t1)
-             & (ds.field("day") >= day_of(t0)) & (ds.field("day") <= day_of(t1 - 1)))
-        t = d.to_table(columns=["sec", "pix", "val"], filter=f)
+        f = (ds.field("sec") >= t0) & (ds.field("sec") < t1)
+        t = ds.dataset(files, format="parquet").to_table(columns=["sec", "pix", "val"], filter=f)
         sec = t.column("sec").to_numpy()
         u, inv = np.unique(sec, return_inverse=True)
         out = np.zeros((len(u), h * w), np.float32)
@@ -269,10 +272,10 @@ class HeatStore:
 
     def mean_thermal(self, sensor: str) -> np.ndarray | None:
         """Mean thermal image (H, W) degC over all stored sessions, NaN where never valid."""
-        path = self.root / "thermal" / f"sensor={sensor}"
-        if not path.is_dir():
+        files = self._files("thermal", sensor)
+        if not files:
             return None
-        t = ds.dataset(path, format="parquet").to_table()
+        t = ds.dataset(files, format="parquet").to_table()
         h, w = self.shape(sensor)
         s = t.column("sum").combine_chunks().flatten().to_numpy().reshape(-1, h * w).sum(0)
         n = t.column("n").combine_chunks().flatten().to_numpy().reshape(-1, h * w).sum(0)
