@@ -11,7 +11,9 @@ few seconds for a clean start); the window starts full of it, so the absorption 
 Foreground: ``r = frame - background``; ``r - median(r)`` (removes whole-frame offsets) above
 ``max(k_sigma * sigma, min_delta_degC)`` where ``sigma = 1.4826 * MAD(r)`` over the frame's valid
 pixels (the robust normal-consistent spread; Rousseeuw & Croux 1993), floored at
-``sigma_floor_degC``. Blobs (8-connected, ``scipy.ndimage.label``) smaller than ``min_blob_px``
+``sigma_floor_degC`` and raised to the pixel's own noise (an exponential average over seconds of
+``1.2533 * mean |r - median(r)|`` on its non-foreground frames: noisy corner pixels of the
+MLX90640 need more). Blobs (8-connected, ``scipy.ndimage.label``) smaller than ``min_blob_px``
 or larger than ``max_blob_frac`` of the frame are dropped.
 
 Activation of a pixel in a second = occupied frames / valid frames of that pixel in that second
@@ -40,6 +42,7 @@ class Params:
     sigma_floor_degC: float = 0.1
     min_blob_px: int = 2
     max_blob_frac: float = 0.5
+    merge_px: int = 1  # blobs closer than this many pixels count as one (people counting only)
     person_px: int | None = None  # blob area of one person; None = one person per blob
 
     def __post_init__(self):
@@ -71,6 +74,7 @@ class ActivationEngine:
         self.params = params
         self._buf: collections.deque = collections.deque(maxlen=max(3, int(round(2 * params.absorb_s))))
         self.background: np.ndarray | None = None
+        self.noise: np.ndarray | None = None  # per-pixel noise sigma (degC), EMA over seconds
 
     def masks(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Foreground of ``frames`` float32 (n, H, W) against the current background ->
@@ -83,9 +87,12 @@ class ActivationEngine:
             flat = r.reshape(n, -1)
             med = np.nanmedian(flat, axis=1)
             mad = np.nanmedian(np.abs(flat - med[:, None]), axis=1)
-            sigma = np.maximum(1.4826 * np.nan_to_num(mad), p.sigma_floor_degC)
-            thr = np.maximum(p.k_sigma * sigma, p.min_delta_degC)
-            fg = valid & ((r - np.nan_to_num(med)[:, None, None]) > thr[:, None, None])
+            sigma = np.maximum(1.4826 * np.nan_to_num(mad), p.sigma_floor_degC)[:, None, None]
+            if self.noise is not None:
+                sigma = np.maximum(sigma, self.noise[None])
+            rc = r - np.nan_to_num(med)[:, None, None]
+            fg = valid & (rc > np.maximum(p.k_sigma * sigma, p.min_delta_degC))
+        self._last_rc = rc
         lab, nlab = ndimage.label(fg, structure=_STRUCT)
         if nlab == 0:
             z = np.zeros(n, np.int64)
@@ -97,6 +104,17 @@ class ActivationEngine:
         frame_of = np.zeros(nlab + 1, np.int64)
         nz = np.flatnonzero(lab.ravel())
         frame_of[lab.ravel()[nz]] = nz // (self.shape[0] * self.shape[1])
+        if p.merge_px > 0:  # count fragments of one body as one blob
+            grown = ndimage.binary_dilation(fg, structure=_STRUCT, iterations=p.merge_px)
+            glab, gn = ndimage.label(grown, structure=_STRUCT)
+            lab = np.where(fg, glab, 0)
+            nlab = gn
+            size = np.bincount(lab.ravel(), minlength=nlab + 1)
+            frame_of = np.zeros(nlab + 1, np.int64)
+            nz = np.flatnonzero(lab.ravel())
+            frame_of[lab.ravel()[nz]] = nz // (self.shape[0] * self.shape[1])
+            keep = size > 0
+            keep[0] = False
         kept = np.flatnonzero(keep)
         blobs = np.bincount(frame_of[kept], minlength=n)
         if p.person_px:
@@ -115,6 +133,12 @@ class ActivationEngine:
             self.background = this.copy()
             self._buf.extend([this] * (self._buf.maxlen - 1))
         fg, blobs, people = self.masks(frames)
+        with np.errstate(invalid="ignore"), _quiet_nan():  # per-pixel noise from non-foreground frames
+            dev = np.nanmean(np.where(fg, np.nan, np.abs(self._last_rc)), axis=0) * 1.2533  # mean |x| -> sigma
+        if self.noise is None:
+            self.noise = np.where(np.isfinite(dev), dev, 0.0).astype(np.float32) if len(frames) > 1 else None
+        else:
+            self.noise = np.where(np.isfinite(dev), 0.9 * self.noise + 0.1 * dev, self.noise).astype(np.float32)
         valid = np.isfinite(frames)
         nvalid = valid.sum(0)
         act = np.where(nvalid > 0, fg.sum(0) / np.maximum(nvalid, 1), 0.0).astype(np.float32)
