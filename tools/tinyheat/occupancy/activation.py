@@ -1,7 +1,8 @@
 """Background model, per-frame foreground masks and per-second activation maps.
 
-Background: per pixel, the running **median of the last ``2 * absorb_s`` per-second median
-frames** (causal). A slow room drift is followed with a lag of about ``absorb_s``; a static warm
+Background: per pixel, the running **median of the per-second median frames of the last
+``2 * absorb_s`` seconds** (causal; at most 64 samples, so long windows keep one second in every
+``ceil(2 * absorb_s / 64)``). A slow room drift is followed with a lag of about ``absorb_s``; a static warm
 object that appears is absorbed once it has been there for more than half the window, i.e. after
 about ``absorb_s`` seconds (a person who stays still that long is absorbed too, by design). The
 first second of a recording is its own background (start recordings with the scene empty for a
@@ -30,6 +31,8 @@ from scipy import ndimage
 #: 8-connected in-plane, never across frames (frames stacked on axis 0).
 _STRUCT = np.zeros((3, 3, 3), bool)
 _STRUCT[1] = True
+#: most samples in the background window (longer windows are subsampled: one per ``step`` s)
+MAX_SAMPLES = 64
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,11 @@ class ActivationEngine:
     def __init__(self, shape: tuple[int, int], params: Params = Params()):
         self.shape = tuple(shape)
         self.params = params
-        self._buf: collections.deque = collections.deque(maxlen=max(3, int(round(2 * params.absorb_s))))
+        window = max(3, int(round(2 * params.absorb_s)))
+        #: the window holds at most MAX_SAMPLES per-second medians, one every ``step`` seconds
+        self.step = -(-window // MAX_SAMPLES)
+        self._buf: collections.deque = collections.deque(maxlen=-(-window // self.step))
+        self._last_push: int | None = None
         self.background: np.ndarray | None = None
         self.noise: np.ndarray | None = None  # per-pixel noise sigma (degC), EMA over seconds
 
@@ -142,10 +149,12 @@ class ActivationEngine:
         valid = np.isfinite(frames)
         nvalid = valid.sum(0)
         act = np.where(nvalid > 0, fg.sum(0) / np.maximum(nvalid, 1), 0.0).astype(np.float32)
-        if np.isfinite(this).any():
+        if np.isfinite(this).any() and (self._last_push is None or sec - self._last_push >= self.step):
+            self._last_push = int(sec)
             self._buf.append(this)
+            stack = np.stack(self._buf)
             with _quiet_nan():
-                bg = np.nanmedian(np.stack(self._buf), axis=0)
+                bg = np.nanmedian(stack, axis=0) if np.isnan(stack).any() else np.median(stack, axis=0)
             self.background = np.where(np.isfinite(bg), bg, self.background).astype(np.float32)
         return SecondResult(int(sec), act, nvalid > 0, fg, blobs, people)
 

@@ -111,8 +111,8 @@ def demo_scene(minutes: float = 3.0, fps: float = 4.0, seed: int = 1) -> tuple[R
     d = minutes * 60
     people = (
         Person(((5, -2, 12), (25, 34, 12))),                       # crosses left -> right
-        Person(((30, 8, -2), (40, 8, 6), (110, 8, 6), (125, 8, 26))),  # walks in, sits, leaves
+        Person(((30, 8, -2), (40, 8, 6), (90, 8, 6), (105, 8, 26))),  # walks in, sits 50 s, leaves
         Person(((70, 34, 18), (95, 20, 18), (100, 20, 18), (120, -2, 5))),
     )
-    objects = (StaticObject(60, 27, 2, 29, 4, 6.0),)
+    objects = (StaticObject(50, 27, 2, 29, 4, 6.0),)
     return scene(d, fps=fps, people=people, objects=objects, seed=seed)
