@@ -1,8 +1,8 @@
 """Background model, per-frame foreground masks and per-second activation maps.
 
 Background: per pixel, the running **median of the per-second median frames of the last
-``2 * absorb_s`` seconds** (causal; at most 64 samples, so long windows keep one second in every
-``ceil(2 * absorb_s / 64)``). A slow room drift is followed with a lag of about ``absorb_s``; a static warm
+``2 * absorb_s`` seconds** (causal; at most 32 samples, recomputed when one is added, so long windows keep one second in every
+``ceil(2 * absorb_s / 32)``). A slow room drift is followed with a lag of about ``absorb_s``; a static warm
 object that appears is absorbed once it has been there for more than half the window, i.e. after
 about ``absorb_s`` seconds (a person who stays still that long is absorbed too, by design). The
 first second of a recording is its own background (start recordings with the scene empty for a
@@ -32,7 +32,7 @@ from scipy import ndimage
 _STRUCT = np.zeros((3, 3, 3), bool)
 _STRUCT[1] = True
 #: most samples in the background window (longer windows are subsampled: one per ``step`` s)
-MAX_SAMPLES = 64
+MAX_SAMPLES = 32
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,8 @@ class ActivationEngine:
         with np.errstate(invalid="ignore"):
             valid = np.isfinite(r)
             flat = r.reshape(n, -1)
-            med = np.nanmedian(flat, axis=1)
-            mad = np.nanmedian(np.abs(flat - med[:, None]), axis=1)
+            med = _median(flat, 1)
+            mad = _median(np.abs(flat - med[:, None]), 1)
             sigma = np.maximum(1.4826 * np.nan_to_num(mad), p.sigma_floor_degC)[:, None, None]
             if self.noise is not None:
                 sigma = np.maximum(sigma, self.noise[None])
@@ -134,8 +134,7 @@ class ActivationEngine:
     def second(self, sec: int, frames: np.ndarray) -> SecondResult:
         """Process the frames (float32 (n, H, W) degC, NaN invalid, n >= 1) of epoch second ``sec``."""
         frames = np.asarray(frames, np.float32)
-        with np.errstate(invalid="ignore"), _quiet_nan():
-            this = np.nanmedian(frames, axis=0)
+        this = _median(frames, 0)
         if self.background is None:  # a full window of the first second: absorption takes absorb_s from the start
             self.background = this.copy()
             self._buf.extend([this] * (self._buf.maxlen - 1))
@@ -153,10 +152,17 @@ class ActivationEngine:
             self._last_push = int(sec)
             self._buf.append(this)
             stack = np.stack(self._buf)
-            with _quiet_nan():
-                bg = np.nanmedian(stack, axis=0) if np.isnan(stack).any() else np.median(stack, axis=0)
+            bg = _median(stack, 0)
             self.background = np.where(np.isfinite(bg), bg, self.background).astype(np.float32)
         return SecondResult(int(sec), act, nvalid > 0, fg, blobs, people)
+
+
+def _median(a: np.ndarray, axis: int) -> np.ndarray:
+    """Median ignoring NaN (all-NaN -> NaN); the fast np.median when there is no NaN."""
+    if not np.isnan(a).any():
+        return np.median(a, axis=axis)
+    with np.errstate(invalid="ignore"), _quiet_nan():
+        return np.nanmedian(a, axis=axis)
 
 
 class _quiet_nan:
