@@ -43,7 +43,7 @@ class Params:
     k_sigma: float = 3.0
     min_delta_degC: float = 1.0
     sigma_floor_degC: float = 0.1
-    min_blob_px: int = 2
+    min_blob_px: int = 3
     max_blob_frac: float = 0.5
     merge_px: int = 1  # blobs closer than this many pixels count as one (people counting only)
     person_px: int | None = None  # blob area of one person; None = one person per blob
@@ -143,8 +143,11 @@ class ActivationEngine:
             dev = np.nanmean(np.where(fg, np.nan, np.abs(self._last_rc)), axis=0) * 1.2533  # mean |x| -> sigma
         if self.noise is None:
             self.noise = np.where(np.isfinite(dev), dev, 0.0).astype(np.float32) if len(frames) > 1 else None
-        else:
-            self.noise = np.where(np.isfinite(dev), 0.9 * self.noise + 0.1 * dev, self.noise).astype(np.float32)
+            self._noise_n = 1
+        else:  # running mean for the first 10 seconds, then an exponential average (weight 0.1)
+            self._noise_n += 1
+            k = max(0.1, 1.0 / self._noise_n)
+            self.noise = np.where(np.isfinite(dev), (1 - k) * self.noise + k * dev, self.noise).astype(np.float32)
         valid = np.isfinite(frames)
         nvalid = valid.sum(0)
         act = np.where(nvalid > 0, fg.sum(0) / np.maximum(nvalid, 1), 0.0).astype(np.float32)

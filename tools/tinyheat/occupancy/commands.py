@@ -21,7 +21,7 @@ def _params(f):
                      help="Foreground: above background by k robust sigmas ..."),
         click.option("--min-delta", type=click.FloatRange(min=0), default=1.0, show_default=True,
                      help="... and by at least this many degC."),
-        click.option("--min-blob", type=click.IntRange(min=1), default=2, show_default=True,
+        click.option("--min-blob", type=click.IntRange(min=1), default=3, show_default=True,
                      help="Smallest blob (pixels) that counts."),
         click.option("--person-px", type=click.IntRange(min=1), default=None,
                      help="Blob area of one person (pixels); default: one person per blob."),
