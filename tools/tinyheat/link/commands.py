@@ -103,11 +103,13 @@ def capture_cmd(port, label, count, dataset, every_ms, device_save):
 
 @click.command("record")
 @click.argument("port")
-@click.option("--out", "-o", type=click.Path(dir_okay=False), required=True, help="Recording file (.npz).")
+@click.option("--out", "-o", type=click.Path(), required=True,
+              help="Session folder NAME.zarr (datasets/SESSION.md) or a legacy .npz recording.")
 @click.option("--frames", "max_frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames.")
 @click.option("--seconds", type=float, default=None, help="Stop after this many seconds.")
 def record_cmd(port, out, max_frames, seconds):
-    """Record every frame from PORT in degC with timestamps into OUT (.npz: frames (n,24,32)
+    """Record every frame from PORT in degC with timestamps into OUT: a session NAME.zarr
+    (datasets/SESSION.md; `tinyheat play`/`people` read it) or a legacy .npz (frames (n,24,32)
     float32 degC, t_ms (n,), ta_degC (n,), meta), streamed to disk. Ctrl-C stops and keeps the
     recording. Read it with numpy.load; `tinyheat import-frames` accepts it."""
     from .client import LinkError
@@ -118,7 +120,12 @@ def record_cmd(port, out, max_frames, seconds):
     meta = {"port": port, "fw_version": h.fw_version, "session": f"{h.session:08x}", "rate_code": h.rate_code,
             "emissivity": h.emissivity, "protocol": h.proto}
     try:
-        writer = RecordingWriter(out, meta)
+        if out.endswith(".zarr"):  # a session (datasets/SESSION.md): crash-safe, read by play/people
+            from ..session.device import DeviceSessionWriter, device_meta
+
+            writer = DeviceSessionWriter(out, device_meta(h, port))
+        else:
+            writer = RecordingWriter(out, meta)
     except (FileExistsError, ValueError) as e:
         client.close()
         raise click.ClickException(str(e)) from None
@@ -137,6 +144,8 @@ def record_cmd(port, out, max_frames, seconds):
     except LinkError as e:
         click.echo(f"\n{e}", err=True)
     finally:
+        if hasattr(writer, "set_stats"):
+            writer.set_stats(dropped_frames=client.stats.dropped, corrupt_messages=client.stats.corrupt)
         writer.close()
         client.close()
     click.echo(f"\nwrote {writer.count} frames to {out}; {_summary(client)}")

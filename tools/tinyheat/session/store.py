@@ -1,0 +1,351 @@
+"""Thermal sessions on disk: a Zarr v3 group of per-frame arrays (spec: ``datasets/SESSION.md``).
+
+A session is a time series of radiometric frames::
+
+    frames    (N, H, W) float32  degC, NaN = invalid pixel
+    t_ms      (N,)      int64    ms since the session start (monotonic, first frame usually 0)
+    ta_degC   (N,)      float32  ambient / sensor Ta in degC, NaN when unknown
+    eeprom    (832,)    uint16   optional: the MLX90640 calibration EEPROM image of the device
+
+plus group attributes: ``tinyheat_session`` (format version), ``n_frames`` (the number of
+*committed* frames: the writer updates it only after their data is on disk), ``start`` (ISO 8601
+UTC wall clock of t_ms = 0, or null) and ``meta`` (acquisition context, see SESSION.md).
+
+Crash safety: the writer buffers frames and commits them at least every ``sync_every_s`` seconds
+(default 1 s): it enlarges the arrays, writes the new rows, then rewrites ``zarr.json`` with the
+new ``n_frames``. zarr-python >= 3.1's ``LocalStore`` writes every object to a temporary file and
+renames it into place, so a killed writer leaves either the old or the new version of each chunk,
+never a torn one, and readers trust only the first ``n_frames`` rows.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+#: target bytes per ``frames`` chunk; the time length of a chunk is derived from the frame size
+CHUNK_BYTES = 256 * 1024
+#: ``meta`` keys every session has (value None when not known)
+META_KEYS = ("sensor", "resolution", "refresh_hz", "emissivity", "reflected_degC", "firmware", "source")
+
+
+class SessionError(ValueError):
+    """A session that cannot be read or written; the message is one line and says why."""
+
+
+def _iso(start: datetime | None) -> str | None:
+    if start is None:
+        return None
+    if start.tzinfo is None:
+        raise SessionError("session start must be timezone-aware (UTC)")
+    return start.astimezone(timezone.utc).isoformat()
+
+
+def _parse_iso(s: str | None) -> datetime | None:
+    if not s:
+        return None
+    try:
+        return datetime.fromisoformat(s).astimezone(timezone.utc)
+    except ValueError:
+        return None
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def timing_stats(t_ms: np.ndarray, frames: np.ndarray | None = None) -> dict:
+    """Frame timing of a session: median period (ms), gaps (> 1.5 x median period) and
+    invalid frames (no finite pixel). Returns a JSON-able dict."""
+    t = np.asarray(t_ms, dtype=np.int64)
+    out: dict = {"n_frames": int(t.size)}
+    if t.size >= 2:
+        dt = np.diff(t)
+        med = float(np.median(dt))
+        out["period_ms"] = med
+        big = np.flatnonzero(dt > 1.5 * med) if med > 0 else np.array([], dtype=int)
+        out["gaps"] = [{"after_frame": int(i), "dt_ms": int(dt[i])} for i in big[:1000]]
+        out["n_gaps"] = int(big.size)
+        out["missing_frames_est"] = int(np.sum(np.round(dt[big] / med) - 1)) if med > 0 else 0
+        out["non_monotonic"] = int(np.sum(dt < 0))
+    if frames is not None:
+        f = np.asarray(frames)
+        out["invalid_frames"] = int(np.sum(~np.isfinite(f).reshape(len(f), -1).any(axis=1))) if len(f) else 0
+        out["invalid_pixels"] = int(np.sum(~np.isfinite(f)))
+    return out
+
+
+@dataclass
+class Session:
+    """A session in memory. ``frames`` (N, H, W) float32 degC (NaN invalid), ``t_ms`` (N,) int64 ms
+    since ``start``, ``start`` tz-aware UTC datetime or None, ``ta_degC`` (N,) float32 (NaN unknown),
+    ``meta`` dict (see SESSION.md), ``eeprom`` (832,) uint16 or None, ``path`` where it was read."""
+
+    frames: np.ndarray
+    t_ms: np.ndarray
+    start: datetime | None = None
+    ta_degC: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+    eeprom: np.ndarray | None = None
+    path: Path | None = None
+
+    def __post_init__(self):
+        self.frames = np.asarray(self.frames, dtype=np.float32)
+        if self.frames.ndim != 3:
+            raise SessionError(f"frames must be (N, H, W), got shape {self.frames.shape}")
+        n = len(self.frames)
+        self.t_ms = np.asarray(self.t_ms, dtype=np.int64).reshape(-1)
+        if self.t_ms.shape != (n,):
+            raise SessionError(f"t_ms has {self.t_ms.size} values for {n} frames")
+        self.ta_degC = (np.full(n, np.nan, np.float32) if self.ta_degC is None
+                        else np.asarray(self.ta_degC, dtype=np.float32).reshape(-1))
+        if self.ta_degC.shape != (n,):
+            raise SessionError(f"ta_degC has {self.ta_degC.size} values for {n} frames")
+        meta = {k: None for k in META_KEYS}
+        meta.update(self.meta or {})
+        meta["resolution"] = list(self.frames.shape[1:])
+        self.meta = meta
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def t_s(self) -> np.ndarray:
+        """(N,) float64 seconds since the start."""
+        return self.t_ms / 1000.0
+
+    def write(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write this session to ``path`` (a new ``.zarr`` folder); see :class:`SessionWriter`."""
+        with SessionWriter(path, meta=self.meta, start=self.start, force=force, eeprom=self.eeprom) as w:
+            w.append(self.frames, self.t_ms, self.ta_degC)
+        return Path(path)
+
+
+class _LazySession(Session):
+    """A session whose frames are read from the Zarr array on first use."""
+
+    def __init__(self, group, n: int, **kw):
+        self._group, self._n = group, n
+        # bypass Session.__post_init__ on frames: validate shapes from metadata only
+        object.__setattr__(self, "t_ms", np.asarray(group["t_ms"][:n], dtype=np.int64))
+        object.__setattr__(self, "ta_degC", np.asarray(group["ta_degC"][:n], dtype=np.float32))
+        for k, v in kw.items():
+            object.__setattr__(self, k, v)
+
+    @cached_property
+    def frames(self) -> np.ndarray:  # type: ignore[override]
+        try:
+            return np.asarray(self._group["frames"][: self._n], dtype=np.float32)
+        except Exception as e:
+            raise SessionError(f"{self.path}: frames cannot be read ({type(e).__name__}: {e})") from None
+
+    def __len__(self) -> int:
+        return self._n
+
+
+def _open_group(path: Path, mode: str):
+    import zarr
+
+    try:
+        return zarr.open_group(store=str(path), mode=mode, zarr_format=3)
+    except Exception as e:
+        raise SessionError(f"{path}: not a readable session ({type(e).__name__}: {e})") from None
+
+
+def read_session(path: str | Path, *, lazy: bool = True) -> Session:
+    """Read a session: a ``.zarr`` folder written by :class:`SessionWriter`, or a ``tinyheat
+    record`` ``.npz`` (converted in memory, see :func:`tinyheat.session.importers.from_npz`).
+
+    Only the committed frames (attribute ``n_frames``) are returned, so a session cut off by a
+    crash reads as everything up to its last commit. Raises SessionError (one line) on a
+    missing, foreign or corrupt file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SessionError(f"{path}: no such session")
+    if path.is_file() and path.suffix.lower() == ".npz":
+        from .importers import from_npz
+
+        return from_npz(path)
+    if not path.is_dir():
+        raise SessionError(f"{path}: not a session (expected a .zarr folder or a tinyheat .npz recording)")
+    g = _open_group(path, "r")
+    attrs = dict(g.attrs)
+    if attrs.get("tinyheat_session") != FORMAT_VERSION:
+        raise SessionError(f"{path}: not a tinyheat session (attribute tinyheat_session="
+                           f"{attrs.get('tinyheat_session')!r}, expected {FORMAT_VERSION})")
+    try:
+        arrays = {k: g[k] for k in ("frames", "t_ms", "ta_degC")}
+    except KeyError as e:
+        raise SessionError(f"{path}: array {e} missing") from None
+    n = int(attrs.get("n_frames", 0))
+    shp = arrays["frames"].shape
+    if len(shp) != 3 or arrays["t_ms"].shape[0] < n or arrays["ta_degC"].shape[0] < n or shp[0] < n:
+        raise SessionError(f"{path}: arrays shorter than n_frames={n} (frames {shp}, "
+                           f"t_ms {arrays['t_ms'].shape})")
+    meta = {k: None for k in META_KEYS}
+    meta.update(attrs.get("meta") or {})
+    meta["resolution"] = list(shp[1:])
+    eeprom = np.asarray(g["eeprom"][:], dtype=np.uint16) if "eeprom" in g else None
+    try:
+        s = _LazySession(g, n, start=_parse_iso(attrs.get("start")), meta=meta, eeprom=eeprom, path=path)
+    except Exception as e:
+        raise SessionError(f"{path}: cannot read ({type(e).__name__}: {e})") from None
+    if not lazy:
+        _ = s.frames
+    return s
+
+
+class SessionWriter:
+    """Append frames to a new (or, with ``append=True``, an existing) session folder ``path``.
+
+    ``meta``: acquisition context (SESSION.md section 3); ``start``: tz-aware datetime of
+    t_ms = 0 (None: unknown); ``eeprom``: optional (832,) uint16 calibration image.
+    Refuses an existing ``path`` unless ``force`` (replace) or ``append`` (SessionError).
+    Frames are committed every ``sync_every_s`` seconds and at :meth:`close`; a crash loses at
+    most the frames appended since the last commit. Use as a context manager.
+    """
+
+    def __init__(self, path: str | Path, meta: dict | None = None, start: datetime | None = None, *,
+                 force: bool = False, append: bool = False, eeprom=None, sync_every_s: float = 1.0,
+                 resolution: tuple[int, int] | None = None):
+        import shutil
+
+        self.path = Path(path)
+        self.sync_every_s = float(sync_every_s)
+        self._buf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._buffered = 0
+        self._last_sync = time.monotonic()
+        self.closed = False
+        if self.path.exists() and append:
+            self._g = _open_group(self.path, "r+")
+            if self._g.attrs.get("tinyheat_session") != FORMAT_VERSION:
+                raise SessionError(f"{self.path}: not a tinyheat session, cannot append")
+            self.n = int(self._g.attrs.get("n_frames", 0))
+            self.resolution = tuple(self._g["frames"].shape[1:])
+            self.meta = dict(self._g.attrs.get("meta") or {})
+            if meta:
+                self.meta.update(_jsonable(dict(meta)))
+            return
+        if self.path.exists():
+            if not force:
+                raise SessionError(f"{self.path} exists; use --force to replace it (or append)")
+            if not (self.path / "zarr.json").exists():
+                raise SessionError(f"{self.path} exists and is not a session; not replacing it")
+            shutil.rmtree(self.path)
+        self._iso_start = _iso(start)
+        self.meta = {k: None for k in META_KEYS}
+        self.meta.update(_jsonable(dict(meta or {})))
+        self.n = 0
+        self.resolution = tuple(resolution) if resolution else None
+        self._g = None
+        self._eeprom = None if eeprom is None else np.asarray(eeprom, dtype=np.uint16).reshape(-1)
+        if self.resolution:
+            self._create()
+
+    def _create(self) -> None:
+        import zarr
+
+        h, w = self.resolution
+        self.meta["resolution"] = [int(h), int(w)]
+        ct = max(1, min(256, CHUNK_BYTES // (4 * h * w)))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        g = zarr.open_group(store=str(self.path), mode="w-", zarr_format=3)
+        g.create_array("frames", shape=(0, h, w), chunks=(ct, h, w), dtype="float32", fill_value=np.nan,
+                       dimension_names=("time", "y", "x"))
+        g.create_array("t_ms", shape=(0,), chunks=(4096,), dtype="int64", fill_value=-1,
+                       dimension_names=("time",))
+        g.create_array("ta_degC", shape=(0,), chunks=(4096,), dtype="float32", fill_value=np.nan,
+                       dimension_names=("time",))
+        if self._eeprom is not None:
+            e = g.create_array("eeprom", shape=self._eeprom.shape, dtype="uint16", fill_value=0,
+                               dimension_names=("address",))
+            e[:] = self._eeprom
+        g.attrs.update({"tinyheat_session": FORMAT_VERSION, "n_frames": 0, "start": self._iso_start,
+                        "meta": self.meta})
+        self._g = g
+
+    @property
+    def count(self) -> int:
+        """Frames appended so far (committed + buffered)."""
+        return self.n + self._buffered
+
+    def append(self, frames, t_ms, ta_degC=None) -> None:
+        """Append one frame (H, W) or a batch (K, H, W) degC with t_ms (scalar or (K,), ms since
+        the start) and optional Ta (degC; None = unknown). Raises SessionError on a shape mismatch."""
+        if self.closed:
+            raise SessionError(f"{self.path}: writer is closed")
+        f = np.asarray(frames, dtype=np.float32)
+        if f.ndim == 2:
+            f = f[None]
+        if f.ndim != 3:
+            raise SessionError(f"frames must be (H, W) or (K, H, W), got shape {f.shape}")
+        k = len(f)
+        t = np.asarray(t_ms, dtype=np.int64).reshape(-1)
+        ta = np.full(k, np.nan, np.float32) if ta_degC is None else np.asarray(ta_degC, np.float32).reshape(-1)
+        if t.size != k or ta.size != k:
+            raise SessionError(f"{k} frames but {t.size} t_ms and {ta.size} ta_degC values")
+        if self.resolution is None:
+            self.resolution = f.shape[1:]
+            self._create()
+        if f.shape[1:] != tuple(self.resolution):
+            raise SessionError(f"frame shape {f.shape[1:]} does not match the session's {tuple(self.resolution)}")
+        self._buf.append((f, t, ta))
+        self._buffered += k
+        if time.monotonic() - self._last_sync >= self.sync_every_s:
+            self.commit()
+
+    def commit(self) -> None:
+        """Write the buffered frames and then record the new frame count (crash-safe order)."""
+        self._last_sync = time.monotonic()
+        if not self._buf:
+            return
+        f = np.concatenate([b[0] for b in self._buf])
+        t = np.concatenate([b[1] for b in self._buf])
+        ta = np.concatenate([b[2] for b in self._buf])
+        n0, n1 = self.n, self.n + len(f)
+        g = self._g
+        for name, data in (("frames", f), ("t_ms", t), ("ta_degC", ta)):
+            a = g[name]
+            if a.shape[0] < n1:
+                a.resize((n1, *a.shape[1:]))
+            a[n0:n1] = data
+        self.n = n1
+        self._buf, self._buffered = [], 0
+        g.attrs.update({"n_frames": self.n})
+
+    def close(self) -> Path:
+        """Commit what is buffered and store the timing statistics. Returns the path."""
+        if self.closed:
+            return self.path
+        if self._g is None:  # nothing ever appended: still leave a valid empty session
+            if self.resolution is None:
+                self.resolution = tuple(self.meta.get("resolution") or (24, 32))
+            self._create()
+        self.commit()
+        self.closed = True
+        t = np.asarray(self._g["t_ms"][: self.n])
+        self.meta["stats"] = _jsonable(timing_stats(t))
+        self._g.attrs.update({"meta": self.meta})
+        return self.path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
