@@ -103,7 +103,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
     r = run("heatmap", txt, "--fps", "4", "--start", "yesterday")
     assert r.exit_code == 2 and "ISO-8601" in r.output
     r = run("heatmap", tmp_path)
-    assert r.exit_code == 1 and "not a heat-map store" in r.output
+    assert r.exit_code == 1 and "neither a heat-map store" in r.output
     r = run("heatmap")
     assert r.exit_code == 2
 
@@ -116,3 +116,18 @@ def test_real_ceiling_recording_walk_is_detected(shared_datasets):
     # labels.csv: walking from frame 47 to 725; before it the room is empty
     assert (a.people[47:725] >= 1).mean() > 0.8
     assert (a.people[5:40] == 0).mean() > 0.8
+
+
+def test_heatmap_reads_a_session_zarr(tmp_path):
+    from tinyheat.session import SessionWriter
+
+    walk = synth.Person(((2, -2, 10), (14, 34, 10)))
+    rec, truth = synth.scene(16, fps=8, people=(walk,), seed=4)
+    path = tmp_path / "walk.zarr"
+    with SessionWriter(path, meta={"sensor": "MLX90640"}, start=rec.start) as w:
+        w.append(rec.frames, rec.t_ms)
+    got = load_recording(path)
+    assert got.start == rec.start and np.array_equal(got.t_ms, rec.t_ms)
+    r = run("heatmap", path, "--min-blob", "1")
+    assert r.exit_code == 0, r.output
+    assert f"dwell {truth.people_masks.sum() / 8:.1f} pixel-s" in r.output  # every occupied pixel-frame, in seconds

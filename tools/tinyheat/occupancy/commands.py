@@ -71,7 +71,7 @@ def _rec(f):
 
 
 @click.command("heatmap-add")
-@click.argument("recordings", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Heat-map store folder (created if missing).")
 @click.option("--sensor", default="sensor0", show_default=True, help="Sensor name in the store.")
@@ -156,7 +156,7 @@ def _describe(q) -> str:
 def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, hour_grid, timeseries, roi, zones, zones_csv,
                 live_port, seconds, max_frames, store, force, **kw):
     """Occupancy heat map of SOURCE over --from .. --to: SOURCE is a heat-map store (folder made
-    by heatmap-add) or a recording file (processed on the fly). The range is answered from the
+    by heatmap-add) or a recording (a session .zarr, .npz, degC CSV/text; processed on the fly). The range is answered from the
     fewest stored aggregates: whole days, then hours, then minutes at the edges."""
     from .store import HeatStore, StoreError
     from .zones import ZoneError, parse_roi, read_zones
@@ -166,7 +166,11 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, hour_grid, 
         raise click.UsageError("give SOURCE (a store or a recording) or --live PORT")
     params = _mk_params(**kw)
     with contextlib.ExitStack() as stack:
-        if live_port is not None or (source is not None and source.is_file()):
+        is_store = source is not None and (source / "manifest.json").is_file()
+        if source is not None and source.is_dir() and not is_store and not (source / "zarr.json").is_file():
+            raise click.ClickException(f"{source}: neither a heat-map store (no manifest.json) "
+                                       "nor a session (no zarr.json)")
+        if live_port is not None or (source is not None and source.exists() and not is_store):
             if live_port is not None:
                 a, label = _live(live_port, params, seconds, max_frames), f"live {live_port}"
             else:
@@ -182,7 +186,7 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, hour_grid, 
             except StoreError as e:
                 raise click.ClickException(str(e)) from None
             sensor = name
-        elif source.is_dir():
+        elif is_store:
             try:
                 st = HeatStore(source)
             except StoreError as e:
@@ -283,7 +287,7 @@ def _zone_report(st, q, zs, zones_csv):
 
 
 @click.command("occupancy")
-@click.argument("recording", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("recording", type=click.Path(path_type=Path))
 @click.option("--counts", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Per-frame people count CSV.")
 @click.option("--events", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -324,7 +328,7 @@ def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, 
 
 
 @click.command("heatmap-partition")
-@click.argument("recordings", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Partitioned frames folder (sensor=S/day=YYYY-MM-DD/*.parquet).")
 @click.option("--sensor", required=True, help="Sensor name.")

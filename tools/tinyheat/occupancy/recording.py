@@ -2,7 +2,7 @@
 
 Accepted inputs (tried in this order):
 
-- a session of the sessions issue (``tinyheat.session.read_session``), when that module exists;
+- a session (``datasets/SESSION.md``, a ``.zarr`` folder) through ``tinyheat.session.read_session``;
 - the fir-action-ceiling CSV (header ``Time,RT,P000..P767``; ``Time`` = wall clock, taken as UTC
   because the dataset does not state its zone);
 - the mlx90641-den CSV (header ``frame,t_s,delay_s,ambient_degC,p000..``; 16 x 12 pixels);
@@ -121,20 +121,33 @@ def _read_den(path: Path, cols: list[str], start: datetime | None) -> Recording:
     return Recording(frames, t_ms - t_ms[0], start, ta, {"source": str(path), "format": "frame,t_s CSV"})
 
 
-def _try_session(path: Path) -> Recording | None:
+def _try_session(path: Path, fps: float | None, start: datetime | None) -> Recording | None:
+    """A session (``datasets/SESSION.md``: a ``.zarr`` folder) through ``read_session``; None when
+    ``path`` is not one (or the sessions module is not installed)."""
     try:
-        from tinyheat.session import read_session  # the sessions issue's reader, when merged
+        from tinyheat.session import SessionError, read_session
     except ImportError:
         return None
     try:
         s = read_session(path)
-    except Exception:  # not a session file: fall through to the other readers
+    except SessionError as e:
+        if path.is_dir():
+            raise RecordingError(str(e)) from None
+        return None  # a file: fall through to the other readers
+    except Exception:  # noqa: BLE001 - a foreign file the session reader chokes on
         return None
-    if s.start is None:
-        return None
-    return Recording(np.asarray(s.frames, np.float32), np.asarray(s.t_ms, np.int64), s.start,
+    t_ms = np.asarray(s.t_ms, np.int64)
+    if (t_ms < 0).any():  # -1 = unknown (SESSION.md section 1)
+        if fps is None:
+            raise RecordingError(f"{path}: session has frames without time stamps; give --fps")
+        t_ms = np.round(np.arange(len(t_ms)) * 1000.0 / fps).astype(np.int64)
+    if s.start is None and start is None:
+        if path.is_dir():
+            raise RecordingError(f"{path}: session start time is not known; give --start (UTC time of its first frame)")
+        return None  # e.g. a record .npz: our own reader may find start_unix_ms
+    return Recording(np.asarray(s.frames, np.float32), t_ms, start or s.start,
                      None if s.ta_degC is None else np.asarray(s.ta_degC, np.float32),
-                     dict(getattr(s, "meta", {}) or {}, source=str(path), format="session"))
+                     {"source": str(path), "format": "session", "session_meta": dict(s.meta or {})})
 
 
 def load_recording(path: str | Path, *, fps: float | None = None, start: datetime | None = None) -> Recording:
@@ -147,9 +160,11 @@ def load_recording(path: str | Path, *, fps: float | None = None, start: datetim
     from tinyheat.ingest.frames import FrameFileError, load_frames
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise RecordingError(f"{path}: no such file")
-    rec = _try_session(path)
+    rec = _try_session(path, fps, start)
+    if rec is None and path.is_dir():
+        raise RecordingError(f"{path}: a folder that is not a session")
     if rec is None:
         cols = _header(path) if path.suffix.lower() != ".npz" else []
         if cols and cols[0].strip() == "Time" and len(cols) > 2:
