@@ -12,9 +12,9 @@ few seconds for a clean start); the window starts full of it, so the absorption 
 Foreground: ``r = frame - background``; ``r - median(r)`` (removes whole-frame offsets) above
 ``max(k_sigma * sigma, min_delta_degC)`` where ``sigma = 1.4826 * MAD(r)`` over the frame's valid
 pixels (the robust normal-consistent spread; Rousseeuw & Croux 1993), floored at
-``sigma_floor_degC`` and raised to the pixel's own noise (an exponential average over seconds of
-``1.2533 * mean |r - median(r)|`` on its non-foreground frames: noisy corner pixels of the
-MLX90640 need more). Blobs (8-connected, ``scipy.ndimage.label``) smaller than ``min_blob_px``
+``sigma_floor_degC`` and raised to the pixel's own temporal noise (an exponential average over
+seconds of ``1.4826 * median |frame[i] - frame[i-1]| / sqrt(2)``: noisy corner pixels of the
+MLX90640 need more; a static warm body does not raise its own threshold). Blobs (8-connected, ``scipy.ndimage.label``) smaller than ``min_blob_px``
 or larger than ``max_blob_frac`` of the frame are dropped.
 
 Activation of a pixel in a second = occupied frames / valid frames of that pixel in that second
@@ -82,6 +82,7 @@ class ActivationEngine:
         self._last_push: int | None = None
         self.background: np.ndarray | None = None
         self.noise: np.ndarray | None = None  # per-pixel noise sigma (degC), EMA over seconds
+        self._prev: np.ndarray | None = None
 
     def masks(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Foreground of ``frames`` float32 (n, H, W) against the current background ->
@@ -99,7 +100,6 @@ class ActivationEngine:
                 sigma = np.maximum(sigma, self.noise[None])
             rc = r - np.nan_to_num(med)[:, None, None]
             fg = valid & (rc > np.maximum(p.k_sigma * sigma, p.min_delta_degC))
-        self._last_rc = rc
         lab, nlab = ndimage.label(fg, structure=_STRUCT)
         if nlab == 0:
             z = np.zeros(n, np.int64)
@@ -139,15 +139,18 @@ class ActivationEngine:
             self.background = this.copy()
             self._buf.extend([this] * (self._buf.maxlen - 1))
         fg, blobs, people = self.masks(frames)
-        with np.errstate(invalid="ignore"), _quiet_nan():  # per-pixel noise from non-foreground frames
-            dev = np.nanmean(np.where(fg, np.nan, np.abs(self._last_rc)), axis=0) * 1.2533  # mean |x| -> sigma
-        if self.noise is None:
-            self.noise = np.where(np.isfinite(dev), dev, 0.0).astype(np.float32) if len(frames) > 1 else None
-            self._noise_n = 1
-        else:  # running mean for the first 10 seconds, then an exponential average (weight 0.1)
-            self._noise_n += 1
-            k = max(0.1, 1.0 / self._noise_n)
-            self.noise = np.where(np.isfinite(dev), (1 - k) * self.noise + k * dev, self.noise).astype(np.float32)
+        # per-pixel temporal noise: frame-to-frame differences (a static warm body does not change
+        # them, so it cannot raise its own threshold); sigma = 1.4826 * median|d| / sqrt(2)
+        seq = frames if self._prev is None else np.concatenate([self._prev[None], frames])
+        self._prev = frames[-1]
+        if len(seq) > 1:
+            dev = 1.4826 / np.sqrt(2) * _median(np.abs(np.diff(seq, axis=0)), 0)
+            if self.noise is None:
+                self.noise, self._noise_n = np.where(np.isfinite(dev), dev, 0.0).astype(np.float32), 1
+            else:  # running mean for the first 10 seconds, then an exponential average (weight 0.1)
+                self._noise_n += 1
+                k = max(0.1, 1.0 / self._noise_n)
+                self.noise = np.where(np.isfinite(dev), (1 - k) * self.noise + k * dev, self.noise).astype(np.float32)
         valid = np.isfinite(frames)
         nvalid = valid.sum(0)
         act = np.where(nvalid > 0, fg.sum(0) / np.maximum(nvalid, 1), 0.0).astype(np.float32)
