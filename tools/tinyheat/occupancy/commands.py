@@ -137,6 +137,8 @@ def _describe(q) -> str:
 @click.option("--unit", type=click.Choice(["dwell", "fraction"]), default="dwell", show_default=True,
               help="Map values: dwell seconds, or occupied fraction of the recorded seconds.")
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Heat map PNG.")
+@click.option("--scale", type=click.Choice(["linear", "sqrt"]), default="linear", show_default=True,
+              help="Colour scale of the PNG (sqrt keeps short visits visible beside long ones).")
 @click.option("--hour-grid", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="PNG grid of maps per hour of day (UTC).")
 @click.option("--timeseries", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -153,7 +155,7 @@ def _describe(q) -> str:
               help="Also add the recording / live session to this store.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @_params
-def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, hour_grid, timeseries, roi, zones, zones_csv,
+def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour_grid, timeseries, roi, zones, zones_csv,
                 live_port, seconds, max_frames, store, force, **kw):
     """Occupancy heat map of SOURCE over --from .. --to: SOURCE is a heat-map store (folder made
     by heatmap-add) or a recording (a session .zarr, .npz, degC CSV/text; processed on the fly). The range is answered from the
@@ -204,7 +206,7 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, hour_grid, 
         except (StoreError, ZoneError) as e:
             raise click.ClickException(str(e)) from None
         click.echo(_describe(q))
-        _pictures(st, q, unit, png, hour_grid, timeseries, parse_roi(roi).check(shape) if roi else None,
+        _pictures(st, q, unit, png, scale, hour_grid, timeseries, parse_roi(roi).check(shape) if roi else None,
                   [z for z in zs if z.name != "roi" or not roi])
         if zs:
             _zone_report(st, q, zs, zones_csv)
@@ -239,7 +241,7 @@ def _live(port, params, seconds, max_frames):
     return a
 
 
-def _pictures(st, q, unit, png, hour_grid, timeseries, roi, zones):
+def _pictures(st, q, unit, png, scale, hour_grid, timeseries, roi, zones):
     from . import pictures
     from .store import iso
 
@@ -248,11 +250,11 @@ def _pictures(st, q, unit, png, hour_grid, timeseries, roi, zones):
     span = f"{iso(q.t0)} .. {iso(q.t1)}"
     if png:
         if roi is not None:
-            pictures.heatmap_png(png, roi.clip(value), roi.clip(thermal), unit=unit,
+            pictures.heatmap_png(png, roi.clip(value), roi.clip(thermal), unit=unit, scale=scale,
                                  title=f"{q.sensor} ROI {roi.x0},{roi.y0},{roi.x1},{roi.y1}, {span}\n"
                                        f"colour scale re-normalised to the region's maximum")
         else:
-            pictures.heatmap_png(png, value, thermal, unit=unit, title=f"{q.sensor}, {span}", zones=zones)
+            pictures.heatmap_png(png, value, thermal, unit=unit, title=f"{q.sensor}, {span}", zones=zones, scale=scale)
         click.echo(f"wrote {png}")
     if hour_grid:
         start, act, cov, _ = st.rows("hour", q.sensor, q.t0 // 3600 * 3600, q.t1)

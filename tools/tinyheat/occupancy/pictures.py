@@ -25,28 +25,32 @@ def upsample(m: np.ndarray, factor: int = 8) -> np.ndarray:
     return ndimage.zoom(np.where(np.isfinite(m), m, fill), factor, order=3, mode="nearest", grid_mode=True)
 
 
-def _overlay(ax, value, thermal, vmax, factor):
+def _overlay(ax, value, thermal, vmax, factor, scale="linear"):
     h, w = value.shape
     ext = (-0.5, w - 0.5, h - 0.5, -0.5)
     if thermal is not None and np.isfinite(thermal).any():
         ax.imshow(upsample(thermal, factor), cmap="gray", extent=ext)
+    from matplotlib.colors import Normalize, PowerNorm
     v = np.clip(upsample(value, factor), 0, None)
-    alpha = np.clip(v / vmax * 3, 0, 0.85) if vmax > 0 else np.zeros_like(v)
-    im = ax.imshow(v, cmap="inferno", vmin=0, vmax=vmax if vmax > 0 else 1, alpha=alpha, extent=ext)
+    top = vmax if vmax > 0 else 1.0
+    norm = PowerNorm(0.5, vmin=0, vmax=top) if scale == "sqrt" else Normalize(0, top)
+    alpha = np.clip(np.asarray(norm(v)) * 3, 0, 0.85) if vmax > 0 else np.zeros_like(v)
+    im = ax.imshow(v, cmap="inferno", norm=norm, alpha=alpha, extent=ext)
     ax.set_xticks([])
     ax.set_yticks([])
     return im
 
 
 def heatmap_png(path, value: np.ndarray, thermal: np.ndarray | None, *, unit: str = "dwell",
-                title: str = "", zones=(), factor: int = 8) -> None:
+                title: str = "", zones=(), factor: int = 8, scale: str = "linear") -> None:
     """Heat map ``value`` (H, W) (dwell s or occupied fraction) over ``thermal`` (H, W) degC
-    (grey), with a colour bar; ``zones`` drawn as labelled boxes."""
+    (grey), with a colour bar (``scale`` "linear" or "sqrt": a square-root colour scale keeps
+    paths visible next to a spot occupied for long); ``zones`` drawn as labelled boxes."""
     plt = _plt()
     from matplotlib.patches import Rectangle
     h, w = value.shape
     fig, ax = plt.subplots(figsize=(1.2 + 5.0 * w / max(h, w) * 1.2, 0.6 + 5.0 * h / max(h, w)), dpi=100)
-    im = _overlay(ax, value, thermal, float(np.nanmax(value)) if value.size else 0.0, factor)
+    im = _overlay(ax, value, thermal, float(np.nanmax(value)) if value.size else 0.0, factor, scale)
     for z in zones:
         ax.add_patch(Rectangle((z.x0 - 0.5, z.y0 - 0.5), z.x1 - z.x0 + 1, z.y1 - z.y0 + 1, fill=False,
                                edgecolor="cyan", lw=1.5))
