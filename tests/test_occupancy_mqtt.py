@@ -44,6 +44,7 @@ def broker():
     th.join(10)
 
 
+@pytest.mark.filterwarnings("ignore:.*BrokerSysPlugin:DeprecationWarning")  # amqtt's own $SYS plugin notice
 def test_occupancy_events_are_published_and_received(broker, tmp_path):
     import paho.mqtt.client as mqtt
 
