@@ -34,7 +34,7 @@ def frames_root(tmp_path_factory):
     for i, sensor in enumerate(("hall", "office")):
         start = synth.DEFAULT_START.replace(hour=23, minute=58) + timedelta(minutes=i)
         walk = synth.Person(((10 + 20 * i, -2, 10), (60 + 20 * i, 34, 10 + i)))
-        rec, _ = synth.scene(240, fps=2, people=(walk,), start=start, seed=i)
+        rec, _ = synth.scene(180, fps=2, people=(walk,), start=start, seed=i)
         write_partitions(rec, root, sensor)
     return root
 
@@ -61,7 +61,7 @@ def test_dask_on_two_workers_equals_the_embedded_path(frames_root, cluster_clien
 
 def test_frames_partitions_are_idempotent(frames_root):
     before = sorted(p.name for p in frames_root.rglob("*.parquet"))
-    rec, _ = synth.scene(240, fps=2, people=(synth.Person(((10, -2, 10), (60, 34, 10))),),
+    rec, _ = synth.scene(180, fps=2, people=(synth.Person(((10, -2, 10), (60, 34, 10))),),
                          start=synth.DEFAULT_START.replace(hour=23, minute=58), seed=0)
     write_partitions(rec, frames_root, "hall")
     assert sorted(p.name for p in frames_root.rglob("*.parquet")) == before

@@ -29,8 +29,8 @@ def stored(tmp_path_factory):
     """Three sessions over ~2.6 days with gaps: bursts of seconds at random times."""
     rng = np.random.default_rng(11)
     secs = []
-    for start in rng.integers(T0, T0 + int(2.6 * DAY), 160):
-        secs.append(np.arange(start, start + rng.integers(20, 900)))
+    for start in rng.integers(T0, T0 + int(2.6 * DAY), 80):
+        secs.append(np.arange(start, start + rng.integers(20, 600)))
     sec = np.unique(np.concatenate(secs))
     cuts = [T0 + DAY + 7 * HOUR + 1234, T0 + 2 * DAY + 5]  # session ends inside a minute and a day
     root = tmp_path_factory.mktemp("store") / "s"
