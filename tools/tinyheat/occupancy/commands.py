@@ -140,7 +140,7 @@ def _describe(q) -> str:
 @click.option("--scale", type=click.Choice(["linear", "sqrt"]), default="linear", show_default=True,
               help="Colour scale of the PNG (sqrt keeps short visits visible beside long ones).")
 @click.option("--hour-grid", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="PNG grid of maps per hour of day (UTC).")
+              help="PNG grid of maps per hour of day (UTC), from the whole hours touching the range.")
 @click.option("--timeseries", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="PNG time series of occupied pixels per minute.")
 @click.option("--roi", default=None, help="x0,y0,x1,y1 (inclusive pixels): clip and re-normalise in this region.")
