@@ -35,6 +35,11 @@ COMMANDS = {
     "play": "tinyheat.session.commands:play_cmd",
     "sim-session": "tinyheat.session.commands:sim_session_cmd",
     "people": "tinyheat.people.commands:people_cmd",
+    "heatmap": "tinyheat.occupancy.commands:heatmap_cmd",
+    "heatmap-add": "tinyheat.occupancy.commands:heatmap_add_cmd",
+    "heatmap-partition": "tinyheat.occupancy.commands:heatmap_partition_cmd",
+    "heatmap-dask": "tinyheat.occupancy.commands:heatmap_dask_cmd",
+    "occupancy": "tinyheat.occupancy.commands:occupancy_cmd",
 }
 
 #: Known error types ("module:Class") that carry a message meant for the user. They are matched

@@ -1,0 +1,97 @@
+"""Occupancy events over MQTT (issue 11): `tinyheat occupancy --mqtt` publishes to an embedded
+broker (amqtt, started by the test on 127.0.0.1) and a paho-mqtt subscriber receives them."""
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import socket
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from tinyheat.cli import main
+from tinyheat.occupancy import synth
+
+
+@pytest.fixture
+def broker():
+    amqtt_broker = pytest.importorskip("amqtt.broker")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    loop = asyncio.new_event_loop()
+    ready, box = threading.Event(), {}
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        b = amqtt_broker.Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}}}, loop=loop)
+        loop.run_until_complete(b.start())
+        box["b"] = b
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(b.shutdown())
+        loop.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    assert ready.wait(20), "embedded MQTT broker did not start"
+    yield port
+    loop.call_soon_threadsafe(loop.stop)
+    th.join(10)
+
+
+@pytest.mark.filterwarnings("ignore:.*BrokerSysPlugin:DeprecationWarning")  # amqtt's own $SYS plugin notice
+def test_occupancy_events_are_published_and_received(broker, tmp_path):
+    import paho.mqtt.client as mqtt
+
+    people = (synth.Person(((3, -2, 6), (25, 34, 6))), synth.Person(((10, 12, 26), (16, 12, 16), (30, 12, 16), (36, 12, 26))))
+    rec, _ = synth.scene(40, fps=4, people=people, seed=9)
+    path = tmp_path / "rec.npz"
+    import numpy as np
+    np.savez(path, frames=rec.frames, t_ms=rec.t_ms, start_unix_ms=np.int64(rec.start.timestamp() * 1000))
+
+    got, subscribed = [], threading.Event()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sub")
+    sub.on_message = lambda c, u, m: got.append((m.topic, m.payload.decode()))
+    sub.on_subscribe = lambda *a: subscribed.set()
+    sub.connect("127.0.0.1", broker)
+    sub.subscribe("home/hall/#", qos=1)
+    sub.loop_start()
+    try:
+        assert subscribed.wait(10)
+        r = CliRunner().invoke(main, ["occupancy", str(path), "--events", str(tmp_path / "ev.csv"), "--sensor", "hall",
+                                      "--mqtt", f"127.0.0.1:{broker}", "--topic", "home/hall"])
+        assert r.exit_code == 0, r.output
+        with open(tmp_path / "ev.csv") as f:
+            written = list(csv.DictReader(f))
+        assert [e["event"] for e in written] == ["entered", "entered", "left", "left"]
+        deadline = time.monotonic() + 10
+        while len(got) < len(written) + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+    events = [json.loads(p) for t, p in got if t == "home/hall/event"]
+    assert [(e["event"], e["people"], e["epoch_ms"]) for e in events] == \
+        [(e["event"], int(e["people"]), int(e["epoch_ms"])) for e in written]
+    assert all(e["sensor"] == "hall" for e in events)
+    assert ("home/hall/people", "0") in got
+
+
+def test_unreachable_broker_is_a_one_line_error_and_keeps_the_csv(tmp_path):
+    rec, _ = synth.scene(5, fps=4, seed=1)
+    import numpy as np
+    path = tmp_path / "rec.npz"
+    np.savez(path, frames=rec.frames, t_ms=rec.t_ms, start_unix_ms=np.int64(0))
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there
+    r = CliRunner().invoke(main, ["occupancy", str(path), "--events", str(tmp_path / "ev.csv"),
+                                  "--mqtt", f"127.0.0.1:{port}"])
+    assert r.exit_code == 1 and "cannot reach MQTT broker" in r.output and "Traceback" not in r.output
+    assert (tmp_path / "ev.csv").is_file()

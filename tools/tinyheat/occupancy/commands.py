@@ -1,0 +1,377 @@
+"""``tinyheat heatmap``, ``heatmap-add``, ``heatmap-partition``, ``heatmap-dask`` and
+``occupancy``: thin load -> step -> save wrappers. Spec: ``datasets/HEATMAP.md``."""
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .activation import Params, activation
+from .recording import RecordingError, load_recording, parse_time
+
+
+def _params(f):
+    opts = [
+        click.option("--absorb-s", type=click.FloatRange(min=1), default=60.0, show_default=True,
+                     help="Background absorbs a static warm object after about this many seconds."),
+        click.option("--k-sigma", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
+                     help="Foreground: above background by k robust sigmas ..."),
+        click.option("--min-delta", type=click.FloatRange(min=0), default=1.0, show_default=True,
+                     help="... and by at least this many degC."),
+        click.option("--min-blob", type=click.IntRange(min=1), default=3, show_default=True,
+                     help="Smallest blob (pixels) that counts."),
+        click.option("--person-px", type=click.IntRange(min=1), default=None,
+                     help="Blob area of one person (pixels); default: one person per blob."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _mk_params(absorb_s, k_sigma, min_delta, min_blob, person_px) -> Params:
+    return Params(absorb_s=absorb_s, k_sigma=k_sigma, min_delta_degC=min_delta, min_blob_px=min_blob,
+                  person_px=person_px)
+
+
+def _time(text, name):
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except RecordingError as e:
+        raise click.BadParameter(str(e), param_hint=name) from None
+
+
+def _load(path, fps, start):
+    try:
+        return load_recording(path, fps=fps, start=_time(start, "--start"))
+    except RecordingError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _outputs_free(force, *paths):
+    for p in paths:
+        if p is not None and Path(p).exists() and not force:
+            raise click.ClickException(f"{p} exists; use --force to overwrite it")
+
+
+_rec_opts = [
+    click.option("--fps", type=click.FloatRange(min=0.01), default=None, help="Frame rate when the file has no time stamps."),
+    click.option("--start", default=None, help="UTC start time (ISO 8601) when the file has none."),
+]
+
+
+def _rec(f):
+    for o in reversed(_rec_opts):
+        f = o(f)
+    return f
+
+
+@click.command("heatmap-add")
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Heat-map store folder (created if missing).")
+@click.option("--sensor", default="sensor0", show_default=True, help="Sensor name in the store.")
+@_rec
+@_params
+def heatmap_add_cmd(recordings, store, sensor, fps, start, **kw):
+    """Add recordings to a heat-map store: per-second activation maps rolled up per minute, hour
+    and day in Parquet. A recording already in the store, or overlapping one of the same sensor,
+    is refused (and nothing of it written)."""
+    from .store import HeatStore, StoreError
+
+    params = _mk_params(**kw)
+    try:
+        st = HeatStore(store, create=not (store / "manifest.json").exists())
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
+    failed = 0
+    for path in recordings:
+        try:
+            rec = _load(path, fps, start)
+            a = activation(rec.frames, rec.epoch_ms, params)
+            e = st.add(sensor, a, str(path))
+        except (click.ClickException, StoreError) as e:
+            click.echo(f"error: {getattr(e, 'message', e)}", err=True)
+            failed += 1
+            continue
+        click.echo(f"{path}: {e['frames']} frames, {e['seconds']} s -> {store} sensor {sensor} "
+                   f"(session {e['id']}, {e['bytes']} bytes)")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(recordings)} recordings not added")
+
+
+def _range(st, sensor, t_from, t_to):
+    lo, hi = st.span(sensor)
+    t0 = _time(t_from, "--from")
+    t1 = _time(t_to, "--to")
+    a = lo if t0 is None else int(t0.timestamp()) // 60 * 60
+    b = hi if t1 is None else -(-int(np.ceil(t1.timestamp())) // 60) * 60
+    if b <= a:
+        raise click.BadParameter("--to must be after --from", param_hint="--to")
+    return a, b
+
+
+def _describe(q) -> str:
+    from .rollup import LEVELS
+    from .store import iso
+    parts = {}
+    for lvl, a, b in q.runs:
+        parts[lvl] = parts.get(lvl, 0) + (b - a) // LEVELS[lvl]
+    how = ", ".join(f"{n} {lvl}{'s' if n > 1 else ''}" for lvl, n in parts.items())
+    peak = np.unravel_index(int(np.argmax(q.act)), q.act.shape)
+    return (f"sensor {q.sensor}, {iso(q.t0)} .. {iso(q.t1)}: {q.aggregates} aggregates ({how}), {q.rows} rows read\n"
+            f"recorded up to {int(q.cov.max())} s per pixel; dwell {q.act.sum():.1f} pixel-s, "
+            f"peak {q.act.max():.1f} s at x={peak[1]}, y={peak[0]}")
+
+
+@click.command("heatmap")
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@click.option("--from", "t_from", default=None, help="Range start, UTC ISO 8601 (rounded down to the minute).")
+@click.option("--to", "t_to", default=None, help="Range end, exclusive (rounded up to the minute).")
+@click.option("--sensor", default=None, help="Sensor in the store (needed when it has several).")
+@_rec
+@click.option("--unit", type=click.Choice(["dwell", "fraction"]), default="dwell", show_default=True,
+              help="Map values: dwell seconds, or occupied fraction of the recorded seconds.")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Heat map PNG.")
+@click.option("--scale", type=click.Choice(["linear", "sqrt"]), default="linear", show_default=True,
+              help="Colour scale of the PNG (sqrt keeps short visits visible beside long ones).")
+@click.option("--hour-grid", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PNG grid of maps per hour of day (UTC), from the whole hours touching the range.")
+@click.option("--timeseries", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PNG time series of occupied pixels per minute.")
+@click.option("--roi", default=None, help="x0,y0,x1,y1 (inclusive pixels): clip and re-normalise in this region.")
+@click.option("--zones", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Zones CSV (name,x0,y0,x1,y1).")
+@click.option("--zones-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Per-zone dwell, peak occupancy and visits CSV (default: printed).")
+@click.option("--live", "live_port", default=None, help="Accumulate from the device on this port instead.")
+@click.option("--seconds", type=click.FloatRange(min=1), default=None, help="--live: stop after this many seconds.")
+@click.option("--frames", "max_frames", type=click.IntRange(min=1), default=None, help="--live: stop after this many frames.")
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also add the recording / live session to this store.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@_params
+def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour_grid, timeseries, roi, zones, zones_csv,
+                live_port, seconds, max_frames, store, force, **kw):
+    """Occupancy heat map of SOURCE over --from .. --to: SOURCE is a heat-map store (folder made
+    by heatmap-add) or a recording (a session .zarr, .npz, degC CSV/text; processed on the fly). The range is answered from the
+    fewest stored aggregates: whole days, then hours, then minutes at the edges."""
+    from .store import HeatStore, StoreError
+    from .zones import ZoneError, parse_roi, read_zones
+
+    _outputs_free(force, png, hour_grid, timeseries, zones_csv)
+    if (source is None) == (live_port is None):
+        raise click.UsageError("give SOURCE (a store or a recording) or --live PORT")
+    params = _mk_params(**kw)
+    with contextlib.ExitStack() as stack:
+        is_store = source is not None and (source / "manifest.json").is_file()
+        if source is not None and source.is_dir() and not is_store and not (source / "zarr.json").is_file():
+            raise click.ClickException(f"{source}: neither a heat-map store (no manifest.json) "
+                                       "nor a session (no zarr.json)")
+        if live_port is not None or (source is not None and source.exists() and not is_store):
+            if live_port is not None:
+                a, label = _live(live_port, params, seconds, max_frames), f"live {live_port}"
+            else:
+                rec = _load(source, fps, start)
+                a, label = activation(rec.frames, rec.epoch_ms, params), str(source)
+            name = sensor or ("live" if live_port else "sensor0")
+            try:
+                if store is not None:
+                    st = HeatStore(store, create=not (store / "manifest.json").exists())
+                else:
+                    st = HeatStore(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "store", create=True)
+                st.add(name, a, label)
+            except StoreError as e:
+                raise click.ClickException(str(e)) from None
+            sensor = name
+        elif is_store:
+            try:
+                st = HeatStore(source)
+            except StoreError as e:
+                raise click.ClickException(str(e)) from None
+        else:
+            raise click.ClickException(f"{source}: no such file or folder")
+        try:
+            sensor = st.sensor(sensor)
+            t0, t1 = _range(st, sensor, t_from, t_to)
+            q = st.query(sensor, t0, t1)
+            shape = st.shape(sensor)
+            zs = [parse_roi(roi).check(shape)] if roi else []
+            if zones:
+                zs += [z.check(shape) for z in read_zones(zones)]
+        except (StoreError, ZoneError) as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(_describe(q))
+        _pictures(st, q, unit, png, scale, hour_grid, timeseries, parse_roi(roi).check(shape) if roi else None,
+                  [z for z in zs if z.name != "roi" or not roi])
+        if zs:
+            _zone_report(st, q, zs, zones_csv)
+
+
+def _live(port, params, seconds, max_frames):
+    from tinyheat.link.client import DeviceClient, LinkError, open_port
+
+    from .live import accumulate
+
+    try:
+        client = DeviceClient(open_port(port))
+        client.connect(stream=True)
+    except LinkError as e:
+        raise click.ClickException(str(e)) from None
+    try:
+        n = [0]
+
+        def tick(res):
+            n[0] += 1
+            if n[0] % 10 == 0:
+                click.echo(f"\r{n[0]} s, {int(res.people[-1])} people", nl=False, err=True)
+
+        a = accumulate(client.frames(timeout_s=5.0), params, max_frames=max_frames, seconds=seconds, on_second=tick)
+    except LinkError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        client.close()
+    click.echo("", err=True)
+    if a is None:
+        raise click.ClickException(f"no frame from {port} within 5 s")
+    return a
+
+
+def _pictures(st, q, unit, png, scale, hour_grid, timeseries, roi, zones):
+    from . import pictures
+    from .store import iso
+
+    thermal = st.mean_thermal(q.sensor)
+    value = q.act if unit == "dwell" else q.fraction
+    span = f"{iso(q.t0)} .. {iso(q.t1)}"
+    if png:
+        if roi is not None:
+            pictures.heatmap_png(png, roi.clip(value), roi.clip(thermal), unit=unit, scale=scale,
+                                 title=f"{q.sensor} ROI {roi.x0},{roi.y0},{roi.x1},{roi.y1}, {span}\n"
+                                       f"colour scale re-normalised to the region's maximum")
+        else:
+            pictures.heatmap_png(png, value, thermal, unit=unit, title=f"{q.sensor}, {span}", zones=zones, scale=scale)
+        click.echo(f"wrote {png}")
+    if hour_grid:
+        start, act, cov, _ = st.rows("hour", q.sensor, q.t0 // 3600 * 3600, q.t1)
+        h, w = st.shape(q.sensor)
+        maps = {}
+        for hour in np.unique((start // 3600) % 24):
+            m = (start // 3600) % 24 == hour
+            a, c = act[m].sum(0), cov[m].sum(0)
+            v = a if unit == "dwell" else np.where(c > 0, a / np.maximum(c, 1), 0.0)
+            maps[int(hour)] = v.reshape(h, w)
+        pictures.hour_grid_png(hour_grid, maps, thermal, unit=unit, title=f"{q.sensor} by hour of day, {span}")
+        click.echo(f"wrote {hour_grid}")
+    if timeseries:
+        start, act, cov, _ = st.rows("minute", q.sensor, q.t0, q.t1)
+        rec_s = np.maximum(cov.max(1), 1)
+        pictures.timeseries_png(timeseries, start, act.sum(1) / rec_s, title=f"{q.sensor}, {span}")
+        click.echo(f"wrote {timeseries}")
+
+
+def _zone_report(st, q, zs, zones_csv):
+    from .zones import write_csv, zone_stats
+
+    sec, act = st.seconds(q.sensor, q.t0, q.t1)
+    rows = [zone_stats(z, q.act, q.cov, sec, act) for z in zs]
+    if zones_csv:
+        write_csv(rows, zones_csv)
+        click.echo(f"wrote {zones_csv}")
+    else:
+        click.echo(",".join(rows[0]))
+        for r in rows:
+            click.echo(",".join(str(v) for v in r.values()))
+
+
+@click.command("occupancy")
+@click.argument("recording", type=click.Path(path_type=Path))
+@click.option("--counts", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Per-frame people count CSV.")
+@click.option("--events", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Entered/left events CSV (default: printed).")
+@click.option("--debounce-s", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="A new count must hold this long before it is reported.")
+@click.option("--mqtt", "broker", default=None, help="Publish events to this MQTT broker, host[:port].")
+@click.option("--topic", default=None, help="MQTT topic prefix (default tinyheat/SENSOR).")
+@click.option("--sensor", default="sensor0", show_default=True, help="Sensor name in messages.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@_rec
+@_params
+def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, force, fps, start, **kw):
+    """People count per frame and entered/left events of RECORDING (blobs of the foreground
+    masks, debounced), as CSV and optionally over MQTT."""
+    from . import events as ev
+
+    _outputs_free(force, counts, events)
+    rec = _load(recording, fps, start)
+    a = activation(rec.frames, rec.epoch_ms, _mk_params(**kw))
+    stable, evs = ev.debounce(a.people, a.epoch_ms, debounce_s)
+    if counts:
+        ev.write_counts_csv(counts, a.epoch_ms, a.blobs, a.people, stable)
+        click.echo(f"wrote {counts} ({len(stable)} frames, max {int(stable.max())} people)")
+    if events:
+        ev.write_events_csv(events, evs)
+        click.echo(f"wrote {events} ({len(evs)} events)")
+    else:
+        click.echo("time_utc,epoch_ms,event,people")
+        for t, k, n in evs:
+            click.echo(f"{ev.utc(t)},{t},{k},{n}")
+    if broker:
+        try:
+            n = ev.publish(evs, broker=broker, sensor=sensor, topic=topic)
+        except ev.MqttError as e:
+            raise click.ClickException(f"{e} (CSV output kept)") from None
+        click.echo(f"published {n} messages to {broker}")
+
+
+@click.command("heatmap-partition")
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Partitioned frames folder (sensor=S/day=YYYY-MM-DD/*.parquet).")
+@click.option("--sensor", required=True, help="Sensor name.")
+@_rec
+def heatmap_partition_cmd(recordings, root, sensor, fps, start):
+    """Store recordings' frames as Parquet partitioned by sensor and UTC day (input of heatmap-dask)."""
+    from .distributed import write_partitions
+
+    for path in recordings:
+        rec = _load(path, fps, start)
+        files = write_partitions(rec, root, sensor)
+        click.echo(f"{path}: {len(rec.frames)} frames -> {len(files)} partition file(s) under {root}")
+
+
+@click.command("heatmap-dask")
+@click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Heat-map store folder (on a filesystem the workers share).")
+@click.option("--scheduler", default=None, help="dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786.")
+@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Without --scheduler: local worker processes (0 = embedded, no Dask).")
+@_params
+def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
+    """Roll up every (sensor, day) partition under ROOT into STORE, one Dask task per partition."""
+    from .distributed import run
+    from .store import StoreError
+
+    params = _mk_params(**kw)
+    try:
+        if scheduler is None and workers == 0:
+            entries = run(root, store, params)
+        else:
+            from dask.distributed import Client, LocalCluster
+            with contextlib.ExitStack() as stack:
+                if scheduler:
+                    client = stack.enter_context(Client(scheduler))
+                else:
+                    cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                               dashboard_address=None))
+                    client = stack.enter_context(Client(cluster))
+                entries = run(root, store, params, client)
+    except (StoreError, OSError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{len(entries)} partitions, {sum(e['frames'] for e in entries)} frames -> {store}")

@@ -1,0 +1,95 @@
+"""Scale-out: frames stored as partitioned Parquet (``sensor=S/day=YYYY-MM-DD``) and the same
+rollup code (:func:`activation.activation` + :func:`store.write_session`) run per partition,
+in-process (embedded) or as a dask.distributed job. Spec: ``datasets/HEATMAP.md``.
+
+Frames file: ``ROOT/sensor=S/day=D/part-HASH.parquet`` with ``epoch_ms`` int64 and ``frame``
+list<float32> (H*W degC, NaN invalid, row-major), schema metadata ``shape`` = ``"H,W"``.
+Each (sensor, day) partition is one unit of work; its background model starts at the first frame
+of the day (00:00 UTC for a sensor that runs all day). Workers write new store files only; the
+client registers them in the manifest at the end, so no two processes write the same file.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .activation import Params, activation
+from .recording import Recording
+from .store import HeatStore, _write, day_of, write_session
+
+
+def write_partitions(rec: Recording, root: str | Path, sensor: str) -> list[Path]:
+    """Write a recording's frames into ``root`` split by UTC day; an identical part already
+    there is kept. Returns the files written or found."""
+    root = Path(root)
+    h, w = rec.shape
+    ms = rec.epoch_ms
+    days = np.array([day_of(s) for s in ms // 1000])
+    out = []
+    for d in np.unique(days):
+        m = days == d
+        f = np.ascontiguousarray(rec.frames[m].reshape(int(m.sum()), h * w), np.float32)
+        tag = hashlib.sha256(ms[m].tobytes() + f.tobytes()).hexdigest()[:16]
+        path = root / f"sensor={sensor}" / f"day={d}" / f"part-{tag}.parquet"
+        if not path.exists():
+            t = pa.table({"epoch_ms": pa.array(ms[m], pa.int64()),
+                          "frame": pa.ListArray.from_arrays(pa.array(np.arange(0, f.size + 1, h * w, dtype=np.int32)),
+                                                            pa.array(f.ravel(), pa.float32()))})
+            _write(path, t.replace_schema_metadata({"shape": f"{h},{w}"}))
+        out.append(path)
+    return out
+
+
+def partitions(root: str | Path) -> list[tuple[str, str, Path]]:
+    """(sensor, day, folder) of every partition under ``root``, sorted."""
+    root = Path(root)
+    out = []
+    for s in sorted(root.glob("sensor=*")):
+        for d in sorted(s.glob("day=*")):
+            if any(d.glob("*.parquet")):
+                out.append((s.name.split("=", 1)[1], d.name.split("=", 1)[1], d))
+    return out
+
+
+def read_partition(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """-> (frames float32 (N, H, W), epoch_ms int64 (N,)) sorted by time."""
+    frames, ms, shape = [], [], None
+    for f in sorted(Path(folder).glob("*.parquet")):
+        t = pq.read_table(f)
+        sh = tuple(int(v) for v in (t.schema.metadata or {}).get(b"shape", b"").decode().split(",") if v)
+        if len(sh) != 2 or (shape is not None and sh != shape):
+            raise ValueError(f"{f}: missing or different 'shape' metadata ({sh})")
+        shape = sh
+        ms.append(t.column("epoch_ms").to_numpy())
+        frames.append(t.column("frame").combine_chunks().flatten().to_numpy().reshape(-1, *sh))
+    ms = np.concatenate(ms)
+    order = np.argsort(ms, kind="stable")
+    return np.concatenate(frames)[order].astype(np.float32), ms[order]
+
+
+def process_partition(folder: str, store_root: str, sensor: str, params: Params = Params()) -> dict:
+    """One unit of work: a (sensor, day) partition -> store files; returns the manifest entry."""
+    frames, ms = read_partition(folder)
+    a = activation(frames, ms, params)
+    return write_session(store_root, sensor, a, source=f"{Path(folder).parent.name}/{Path(folder).name}")
+
+
+def run(root: str | Path, store_root: str | Path, params: Params = Params(), client=None) -> list[dict]:
+    """Roll up every partition under ``root`` into the store at ``store_root`` (created if
+    missing). ``client``: a ``dask.distributed.Client`` (None = embedded, in this process).
+    Returns the manifest entries. Raises StoreError before any work if a partition's session
+    would overlap one already stored."""
+    parts = partitions(root)
+    store = HeatStore(store_root, create=not (Path(store_root) / "manifest.json").exists())
+    args = [(str(d), str(store_root), s) for s, _, d in parts]
+    if client is None:
+        entries = [process_partition(*a, params) for a in args]
+    else:
+        futures = client.map(process_partition, *zip(*args), params=params, pure=False) if args else []
+        entries = client.gather(futures)
+    store.register(entries)
+    return entries
