@@ -23,6 +23,11 @@ typedef struct {
     float emissivity;               /**< emissivity given to MLX90640_CalculateTo (0 < e <= 1) */
     int n_model;                    /**< classifier output labels (0 if no model) */
     const char *const *model_labels;
+    /** Optional: run statistics for the HELLO trailer (sets has_stats), and the EEPROM image
+     *  for GET_EEPROM (NULL = refused); both get `owner`. */
+    void (*stats)(void *owner, th_link_hello_t *h);
+    const uint16_t *(*eeprom)(void *owner);
+    void *owner;
 } th_link_app_ctx_t;
 
 /** The callback table (static, shared). */
