@@ -27,11 +27,19 @@ static uint8_t p_keys(void *ctx) { return ((sim_port_t *)ctx)->keys; }
 
 /* ---- MLX90640 model ---- */
 
+static double sensor_now(sim_port_t *s)
+{
+    uint32_t now = p_millis(s);
+    s->t_ms += (double)(uint32_t)(now - s->last_ms);
+    s->last_ms = now;
+    return s->t_ms;
+}
+
 static double subpage_ms(uint8_t code) { return 1000.0 / th_refresh_hz(code); }
 
 static void restart_timing(sim_port_t *s)
 {
-    s->next_subpage_ms = (double)p_millis(s) + subpage_ms(s->rate_code);
+    s->next_subpage_ms = sensor_now(s) + subpage_ms(s->rate_code);
     s->produced = 0;
     s->have_sub0 = 0;
 }
@@ -57,7 +65,7 @@ static int p_sensor_begin(void *ctx, uint8_t code)
 static int p_sensor_poll(void *ctx, float temps[768], float *ta)
 {
     sim_port_t *s = ctx;
-    double now = (double)p_millis(s), per = subpage_ms(s->rate_code);
+    double now = sensor_now(s), per = subpage_ms(s->rate_code);
     if (!s->begun) return TH_SENSOR_ERROR;
     if (!s->present) {
         s->i2c_errors++;
@@ -205,7 +213,7 @@ void sim_port_host_send(sim_port_t *s, const uint8_t *data, size_t n)
 
 uint32_t sim_port_ms_to_subpage(const sim_port_t *s)
 {
-    double d = s->next_subpage_ms - (double)p_millis((void *)s);
+    double d = s->next_subpage_ms - (s->t_ms + (double)(uint32_t)(p_millis((void *)s) - s->last_ms));
     return d <= 0 ? 0 : (uint32_t)d + 1u;
 }
 
@@ -215,6 +223,8 @@ void sim_port_init(sim_port_t *s, th_port_t *port, sim_frames_t *frames, const c
     memset(port, 0, sizeof *port);
     s->t0_s = mono_s();
     s->now_ms = 1000;
+    s->last_ms = p_millis(s);
+    s->t_ms = (double)s->last_ms;
     s->frames = frames;
     s->present = 1;
     s->rate_code = 4;

@@ -36,6 +36,8 @@ typedef struct {
     int sim_clock;
     uint32_t now_ms;
     double t0_s;
+    uint32_t last_ms;         /* millis at the previous sensor call */
+    double t_ms;              /* sensor time: millis unwrapped (the model runs across the wrap) */
     /* sensor */
     sim_frames_t *frames;
     int present;

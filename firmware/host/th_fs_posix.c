@@ -73,17 +73,24 @@ static int p_exists(void *ctx, const char *name)
     return path_of(ctx, name, p, sizeof p) == TH_FS_OK && stat(p, &st) == 0;
 }
 
+/* As the board's storage_sd.cpp: write a scratch file, then give it the name exclusively
+ * (link() fails with EEXIST, as FatFs f_rename with FR_EXIST), so a sample name never holds a
+ * partial file, even when the card is pulled mid-write. */
 static int p_create_exclusive(void *ctx, const char *name, const uint8_t *data, size_t len)
 {
     th_fs_posix_t *c = ctx;
-    char p[1024];
+    char p[1024], tmp[1024];
     int fd, r = path_of(c, name, p, sizeof p);
     if (r != TH_FS_OK) return r;
-    fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) return errno == EEXIST ? TH_FS_EXISTS : TH_FS_IO;
+    path_of(c, TH_FS_POSIX_SCRATCH, tmp, sizeof tmp);
+    if (access(p, F_OK) == 0) return TH_FS_EXISTS;
+    unlink(tmp); /* our own scratch file from an interrupted write */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return TH_FS_IO;
     r = write_faulty(c, fd, data, len);
     if (close(fd) != 0 && r == TH_FS_OK) r = TH_FS_IO;
-    if (r != TH_FS_OK && !c->no_card) unlink(p); /* nothing left under name (unless the card is gone) */
+    if (r == TH_FS_OK && link(tmp, p) != 0) r = errno == EEXIST ? TH_FS_EXISTS : TH_FS_IO;
+    if (r == TH_FS_OK || !c->no_card) unlink(tmp); /* a pulled card keeps the scratch file */
     return r;
 }
 

@@ -10,8 +10,9 @@
  *   pull_after    > 0: the card is pulled while writing: after this many more bytes have been
  *                 written the write stops, the partial file stays (as on a real card whose
  *                 directory entry was already written, it may hold a truncated file) and
- *                 no_card becomes 1. create_exclusive removes its partial file when it can.
- * Exclusive create is O_CREAT | O_EXCL. Names are bare names in the root ("face0.3.jpg"). */
+ *                 no_card becomes 1. create_exclusive writes TH_FS_POSIX_SCRATCH first and
+ *                 links it to the name (exclusive), as the board does, so a sample name never
+ *                 holds a partial file. Names are bare names in the root ("face0.3.jpg"). */
 #ifndef TH_FS_POSIX_H
 #define TH_FS_POSIX_H
 
@@ -19,6 +20,8 @@
 #include <stdint.h>
 
 #include "th_store.h"
+
+#define TH_FS_POSIX_SCRATCH "th_tmp.bin" /* the board's scratch name (storage_sd.cpp) */
 
 typedef struct {
     const char *dir;      /* card root (kept by pointer); NULL = no card slot at all */

@@ -104,7 +104,7 @@ def test_commands_change_mode_labels_rate_and_capture_on_the_device(sim):
     c = DeviceClient(open_port(sim.pty))
     try:
         h = c.connect(stream=False)
-        assert h.fw_version == "sim-0.1.0" and h.mode == p.MODES["collect"]
+        assert h.fw_version == "sim-0.2.0" and h.mode == p.MODES["collect"]
         assert h.capture_labels == ("face0", "face1", "env") and h.model_labels == ("empty", "person")
         assert c.request(p.SetMode(p.MODES["classify"])).mode == p.MODES["classify"]
         assert c.request(p.SetLabels(("cat", "dog", "human"))).capture_labels == ("cat", "dog", "human")

@@ -181,11 +181,11 @@ static int sensor_start(th_device_t *d)
     const th_port_t *p = d->port;
     int ok = p->sensor_begin && p->sensor_begin(p->ctx, d->app.refresh_code);
     d->sensor_err_run = 0;
-    if (ok && !d->sensor_ok) {
-        d->sensor_ok = 1;
+    d->sensor_ok = (uint8_t)(ok ? 1 : 0);
+    if (ok) {
+        d->eeprom_on_card = 0; /* maybe another sensor: its own backup if missing */
         eeprom_backup(d);
     }
-    d->sensor_ok = (uint8_t)(ok ? 1 : 0);
     return ok;
 }
 
