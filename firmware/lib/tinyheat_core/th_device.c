@@ -238,7 +238,11 @@ static void stats_tick(th_device_t *d, uint32_t now)
     d->stats_t0 = now;
     d->stats_frames0 = d->stats.frames;
     th_device_stats_text(d, text, sizeof text);
-    if (p->display_stats) p->display_stats(p->ctx, text);
+    if (p->display_stats) {
+        th_sensor_counters_t c = {TH_LINK_STAT_UNKNOWN, TH_LINK_STAT_UNKNOWN};
+        if (p->sensor_counters) p->sensor_counters(p->ctx, &c);
+        p->display_stats(p->ctx, d->stats.fps_x100, c.dropped_subpages, c.i2c_errors);
+    }
     if (d->app.mode == TH_MODE_STREAM) th_link_device_send_log(&d->link, 1, text);
 }
 

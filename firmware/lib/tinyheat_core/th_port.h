@@ -95,8 +95,9 @@ typedef struct th_port {
     void (*display_prediction)(void *ctx, const th_prediction_t *p, const char *label, uint32_t invoke_us);
     void (*display_status)(void *ctx, const char *text, int level);
     void (*display_message)(void *ctx, const char *line1, const char *line2);
-    /** One short line of run statistics (frames/s, dropped subpages, I2C errors). */
-    void (*display_stats)(void *ctx, const char *text);
+    /** Run statistics every TH_DEVICE_STATS_MS: full frames/s x 100, dropped subpages and I2C
+     *  errors since boot (UINT32_MAX = not known). */
+    void (*display_stats)(void *ctx, uint16_t fps_x100, uint32_t dropped_subpages, uint32_t i2c_errors);
 
     /* ---- serial link (PROTOCOL.md) ---- */
     /** Non-blocking read of host bytes. @return bytes read (0 none). */
