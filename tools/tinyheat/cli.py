@@ -21,6 +21,7 @@ COMMANDS = {
     "capture": "tinyheat.link.commands:capture_cmd",
     "record": "tinyheat.link.commands:record_cmd",
     "sim-device": "tinyheat.link.commands:sim_device_cmd",
+    "eeprom": "tinyheat.link.commands:eeprom_cmd",
 }
 
 
