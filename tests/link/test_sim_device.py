@@ -202,6 +202,18 @@ def test_line_noise_costs_only_damaged_frames_and_is_counted(sim_model):
     assert s.dropped >= 1
 
 
+def test_eeprom_command_saves_the_image_the_device_backed_up_on_its_card(sim, tmp_path):
+    out = tmp_path / "ee.bin"
+    r = CliRunner().invoke(cli, ["eeprom", sim.pty, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    data = out.read_bytes()
+    assert len(data) == 1664 and "device ID 53494d000001" in r.output
+    # the simulated device saved the same image on its card at boot, under the sensor's ID
+    assert (sim.sd / "mlx90640_ee_53494d000001.bin").read_bytes() == data
+    r = CliRunner().invoke(cli, ["eeprom", sim.pty, "--out", str(out)])
+    assert r.exit_code == 1 and "exists" in r.output and out.read_bytes() == data
+
+
 def test_thousand_ping_burst_gets_every_reply(sim):
     """1000 PINGs written as fast as the pty takes them while the device streams 32 frames/s:
     every command is answered (flow control, PROTOCOL.md section 3); streamed FRAMEs that do

@@ -108,8 +108,9 @@ void th_device_eeprom_name(const uint16_t ee[TH_EEPROM_WORDS], char *buf, size_t
 /**
  * Debug text hook (C linkage) for libraries that print diagnostics, e.g. TFLM's DebugLog in
  * firmware/src/classifier_tflm.cpp: the text is never written raw onto the serial link; it is
- * queued (one line, later lines while one is pending are counted and dropped) and sent as a
- * LOG message (level 0 = debug) by the next th_device_step of the running device.
+ * queued (pieces are appended to one pending line of at most 240 bytes, line ends stripped;
+ * text beyond that is counted in stats.debug_logs_dropped) and sent as one LOG message
+ * (level 0 = debug) by the next th_device_step of the running device.
  */
 void th_debug_log(const char *text);
 

@@ -165,9 +165,11 @@ class DeviceClient:
         words = np.zeros(p.EEPROM_WORDS, dtype=np.uint16)
         have = np.zeros(p.EEPROM_WORDS, dtype=bool)
         deadline = time.monotonic() + timeout_s
-        kept = []
-        while not have.all() and time.monotonic() < deadline:
-            for m in self._receive():
+        kept, pending = [], list(self._backlog)  # the EEPROM messages may have come with the HELLO
+        self._backlog.clear()
+        while not have.all() and (pending or time.monotonic() < deadline):
+            got, pending = pending or self._receive(), []
+            for m in got:
                 if isinstance(m, p.Eeprom):
                     words[m.offset:m.offset + m.words.size] = m.words
                     have[m.offset:m.offset + m.words.size] = True
