@@ -253,7 +253,7 @@ def test_sim_device_streams_predictions_of_the_exported_model(presence_csvs, per
     model_dir = FIRMWARE / "lib" / "tinyheat_model"
     card = json.loads((model_dir / "model_card.json").read_text())
     proc = subprocess.Popen([sys.executable, "-m", "tinyheat.cli", "sim-device", "--frames", str(presence_csvs["person"]),
-                             "--mode", "stream", "--rate", "16"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--mode", "stream", "--rate", "32"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
         line = proc.stdout.readline()
@@ -268,7 +268,7 @@ def test_sim_device_streams_predictions_of_the_exported_model(presence_csvs, per
             elif isinstance(m, p.Frame) and pending is not None and pending.t_ms == m.t_ms:
                 pairs.append((pending, m.temps))
                 pending = None
-            if len(pairs) >= 24 or time.monotonic() - t0 > 15:
+            if len(pairs) >= 16 or time.monotonic() - t0 > 15:
                 break
         c.close()
     finally:
@@ -278,7 +278,7 @@ def test_sim_device_streams_predictions_of_the_exported_model(presence_csvs, per
         except subprocess.TimeoutExpired:
             proc.kill()
             _, err = proc.communicate()
-    assert len(pairs) >= 16, err
+    assert len(pairs) >= 12, err
     tflite = (model_dir / "tinyheat_model.tflite").read_bytes()
     q = quantize_input(person, card["input"])
     probs = probabilities(np.asarray(run_tflm(tflite, q)).astype(np.int8), card["output"]["scale"],
@@ -287,12 +287,13 @@ def test_sim_device_streams_predictions_of_the_exported_model(presence_csvs, per
     for pred, temps in pairs:
         i, err_k = nearest_row_error(temps, person)
         assert err_k <= 0.0101
-        mean = probs[[(i - k) % n for k in range(4)]].mean(axis=0)
+        # the device starts at row 0: its smoothing history is the last 4 rows (fewer at the start)
+        mean = probs[[(i - k) % n for k in range(4) if i - k >= 0 or i >= 3]].mean(axis=0)
         top = int(np.argmax(mean))
         label = top if mean[top] >= 0.6 else -1
         same += label == pred.label_index and abs(mean[top] - pred.confidence) < 1e-5
     us = [pred.inference_us for pred, _ in pairs]
     print(f"{same}/{len(pairs)} predictions equal to the host pipeline; Invoke() host time {min(us)}..{max(us)} us")
-    # a dropped subpage under load changes the smoothing history of the next 3 predictions
-    assert same >= 0.75 * len(pairs)
+    # a subpage dropped under load changes the smoothing history of the next 3 predictions
+    assert same >= 0.8 * len(pairs)
     assert min(us) > 0 and len(set(us)) > 1  # measured, not a constant
