@@ -202,3 +202,13 @@ def test_cli_rejects_bad_label_and_missing_port_cleanly(tmp_path):
                                  "--dataset", str(tmp_path / "ds")])
     assert r.exit_code == 1 and "cannot open /dev/nonexistent-tty" in r.output
     assert not (tmp_path / "ds" / "manifest.csv").exists()
+
+
+def test_read_eeprom_assembles_the_image_while_streaming_and_refuses_without_one(person):
+    ee = (np.arange(832, dtype=np.uint32) * 2654435761 % 65536).astype(np.uint16)
+    c = DeviceClient(FakeDevice(person[:4], eeprom=ee))
+    c.connect(stream=True)  # frames keep arriving around the answer
+    assert np.array_equal(c.read_eeprom(), ee)
+    assert any(isinstance(m, p.Frame) for m in c.poll() + c.poll())  # frames were kept, not eaten
+    with pytest.raises(LinkError, match="no EEPROM image"):
+        DeviceClient(FakeDevice(person[:4])).read_eeprom(timeout_s=0.2)
