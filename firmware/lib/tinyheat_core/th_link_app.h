@@ -1,4 +1,5 @@
-/* tinyheat USB serial link: host commands applied to the application state machine.
+/* tinyheat USB serial link bound to the application (in tinyheat_core: the link library itself
+ * knows nothing of the app): host commands applied to the application state machine.
  *
  * Binds th_link_device_t's command callbacks to the th_app_cmd_* API of
  * tinyheat_core/th_app.h and fills HELLO from th_app_t, so the firmware adapter
