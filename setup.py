@@ -1,4 +1,4 @@
-"""Packaging hook: a wheel of tinyheat carries the firmware sources (firmware/lib, host, include,
+"""Packaging hook: a wheel of tinyheat carries the firmware sources (firmware/lib, host, include, src,
 test/host) as ``tinyheat/_firmware`` so that ``tinyheat sim-device`` and the host C builds work from
 a non-editable install. Everything else is in pyproject.toml."""
 import shutil
@@ -8,7 +8,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-FIRMWARE_PARTS = ("lib", "host", "include", "test/host")
+FIRMWARE_PARTS = ("lib", "host", "include", "src", "test/host")  # src: model_params.c for the simulator
 SKIP = shutil.ignore_patterns("build", "*.o", "*.elf", "__pycache__", ".pio")
 
 

@@ -12,7 +12,7 @@
 #define TH_MLX_RUN_I2C_HZ 1000000UL    /**< then 1 MHz fast-mode plus for frame reads (Wire.setClock value: the core's BAUD = 23 gives ~0.79 MHz SCL on the SAMD51, README "Budgets") */
 #define TH_MLX_EMISSIVITY 0.95f        /**< emissivity used by MLX90640_CalculateTo (driver example) */
 #define TH_MLX_TA_SHIFT 8.0f           /**< reflected temperature = Ta - 8 K in open air (Melexis driver, TA_SHIFT) */
-#define TH_MLX_DEFAULT_REFRESH 0x04    /**< 8 Hz per subpage = 4 full frames/s */
+#define TH_MLX_DEFAULT_REFRESH 0x05    /**< 16 Hz per subpage = 8 full frames/s (the frame budget in firmware/README.md) */
 #define TH_MLX_MAX_ERRORS 3            /**< consecutive read errors before the sensor is reported absent */
 
 /* ---- screen layout, pixels (320 x 240 landscape, setRotation(3): keys on top) ---- */

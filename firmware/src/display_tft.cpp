@@ -97,3 +97,19 @@ void display_message(const char *line1, const char *line2)
     tft.setTextColor(TFT_WHITE, TFT_BLACK);
     tft.drawString(line2, TH_MAP_X + 8, TH_MAP_Y + 96, 2);
 }
+
+void display_stats(uint16_t fps_x100, uint32_t dropped_subpages, uint32_t i2c_errors)
+{
+    char l1[16], l2[32], d[12], e[12];
+    snprintf(l1, sizeof l1, "%u.%02u f/s", (unsigned)(fps_x100 / 100u), (unsigned)(fps_x100 % 100u));
+    if (dropped_subpages == UINT32_MAX) snprintf(d, sizeof d, "?");
+    else snprintf(d, sizeof d, "%lu", (unsigned long)dropped_subpages);
+    if (i2c_errors == UINT32_MAX) snprintf(e, sizeof e, "?");
+    else snprintf(e, sizeof e, "%lu", (unsigned long)i2c_errors);
+    snprintf(l2, sizeof l2, "D%s E%s", d, e);
+    // below the legend's low value (y 180..196), above the status line (y 216): font 1, 8 px
+    tft.fillRect(TH_LEGEND_X - 4, TH_MAP_Y + 174, 320 - TH_LEGEND_X + 4, 18, TFT_BLACK);
+    tft.setTextColor(TFT_LIGHTGREY, TFT_BLACK);
+    tft.drawString(l1, TH_LEGEND_X - 4, TH_MAP_Y + 174, 1);
+    tft.drawString(l2, TH_LEGEND_X - 4, TH_MAP_Y + 183, 1);
+}

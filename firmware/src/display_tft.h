@@ -22,3 +22,6 @@ void display_prediction(const th_prediction_t *p, const char *label, uint32_t in
 void display_status(const char *text, int level);
 /** Big message over the heat-map area (e.g. the sensor is absent). */
 void display_message(const char *line1, const char *line2);
+/** Run statistics under the colour bar: full frames/s (x 100) and "D<dropped subpages>
+ *  E<I2C errors>" ("?" when UINT32_MAX = not known). */
+void display_stats(uint16_t fps_x100, uint32_t dropped_subpages, uint32_t i2c_errors);

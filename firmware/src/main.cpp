@@ -1,33 +1,38 @@
-// tinyheat firmware for the Seeed Wio Terminal: glue between the portable core
-// (lib/tinyheat_core: th_app state machine, rendering, storage policy, pre/post-processing)
-// and the thin adapters (sensor, LCD, SD, JPEG, TFLM, serial link). All decisions are made by
-// th_app_step(); this file only reads inputs and executes the returned actions.
+// tinyheat firmware for the Seeed Wio Terminal: the board's port (lib/tinyheat_core/th_port.h)
+// over the thin adapters (sensor, LCD, SD, JPEG, TFLM) and USB CDC Serial, and the Arduino
+// entry points, which only call the core's one device loop (th_device_init / th_device_step,
+// lib/tinyheat_core/th_device.h). The simulator (firmware/host/sim_main.c) calls the same two
+// functions through its own port, so every decision tested there is the board's.
 #include <SPI.h>
 #include <Arduino.h>
-#include <math.h>
 #include <string.h>
 
 #include "classifier_tflm.h"
 #include "display_tft.h"
 #include "jpeg_grey.h"
+#include "model_params.h"
 #include "sensor_mlx90640.h"
-#include "serial_link.h"
 #include "storage_sd.h"
-#include "th_app.h"
-#include "th_frame.h"
+#include "th_device.h"
 #include "tinyheat_config.h"
 
-static th_app_t g_app;
-static float g_temps[768];                  // latest complete frame, degC
-static float g_ta = NAN;                    // its ambient temperature Ta, degC
-static uint8_t g_jpeg[TH_JPEG_BUF_BYTES];   // encoded sample
+#ifndef TH_FW_VERSION
+#define TH_FW_VERSION "0.2.0"
+#endif
+
+static th_device_t g_dev;
+static th_port_t g_port;
 
 static const struct { uint32_t pin; uint8_t bit; } k_keys[] = {
     {WIO_KEY_A, TH_KEY_A},       {WIO_KEY_B, TH_KEY_B},        {WIO_KEY_C, TH_KEY_C},
     {WIO_5S_LEFT, TH_KEY_LEFT},  {WIO_5S_RIGHT, TH_KEY_RIGHT}, {WIO_5S_PRESS, TH_KEY_PRESS},
 };
 
-static uint8_t read_keys(void)
+// ---- the board's port ----------------------------------------------------------------------
+
+static uint32_t p_millis(void *) { return millis(); }
+
+static uint8_t p_keys(void *)
 {
     uint8_t bits = 0;
     for (const auto &k : k_keys)
@@ -35,93 +40,117 @@ static uint8_t read_keys(void)
     return bits;
 }
 
-static void rescan_card(void)
+static int p_sensor_begin(void *, uint8_t code) { return sensor_begin(code) ? 1 : 0; }
+
+static uint32_t s_i2c_errors_seen;
+
+static int p_sensor_poll(void *, float temps[768], float *ta)
 {
-    if (storage_ok()) th_store_rescan(&g_app.store, storage_fs());
+    bool frame = sensor_poll(temps, ta);
+    sensor_stats_t st;
+    sensor_stats(&st);
+    bool failed = st.i2c_errors != s_i2c_errors_seen;  // this poll had a failed transfer
+    s_i2c_errors_seen = st.i2c_errors;
+    if (frame) return TH_SENSOR_FRAME;
+    return (failed || !sensor_ok()) ? TH_SENSOR_ERROR : TH_SENSOR_NONE;
 }
 
-static void do_capture(const th_app_actions_t &act, uint32_t now)
+static void p_sensor_counters(void *, th_sensor_counters_t *out)
 {
-    uint8_t grey[768];
-    th_save_result_t res;
-    th_frame_to_grey(g_temps, TH_WINDOW_LO_DEGC, TH_WINDOW_HI_DEGC, grey);
-    size_t n = jpeg_grey_encode(grey, g_jpeg, sizeof g_jpeg);
-    if (n == 0) {
-        memset(&res, 0, sizeof res);
-        res.result = TH_FS_IO;
-    } else {
-        th_store_save(&g_app.store, storage_fs(), act.capture_key, act.capture_label, g_jpeg, n, g_temps, now, g_ta,
-                      &res);
-    }
-    th_app_capture_done(&g_app, &res, act.capture_label);
-    if (act.capture_key < 0 || g_app.mode == TH_MODE_STREAM)
-        serial_link_send_capture(act.capture_label, res.result == TH_FS_OK ? (int)res.index : -1,
-                                 res.result == TH_FS_OK);
+    sensor_stats_t st;
+    sensor_stats(&st);
+    out->i2c_errors = st.i2c_errors;
+    out->dropped_subpages = st.dropped_subpages;
 }
+
+static int p_sensor_set_refresh(void *, uint8_t code) { return sensor_set_refresh(code) ? 1 : 0; }
+static const uint16_t *p_sensor_eeprom(void *) { return sensor_eeprom(); }
+
+static int p_storage_mount(void *) { return storage_begin() ? 1 : 0; }
+static int p_storage_present(void *) { return storage_ok() ? 1 : 0; }
+static long p_storage_read(void *, const char *name, char *buf, size_t cap) { return storage_read_file(name, buf, cap); }
+static int p_storage_replace(void *, const char *name, const uint8_t *data, size_t len)
+{
+    return storage_replace_file(name, data, len);
+}
+
+static size_t p_jpeg(void *, const uint8_t grey[768], uint8_t *out, size_t cap) { return jpeg_grey_encode(grey, out, cap); }
+
+static int p_classify(void *, const float temps[768], th_prediction_t *out, uint32_t *us)
+{
+    return classifier_run(temps, out, us) ? 1 : 0;
+}
+
+static void p_layout(void *, th_mode_t mode, const th_labels_t *labels) { display_layout(mode, labels); }
+static void p_frame(void *, const float temps[768], float ta) { display_frame(temps, ta); }
+static void p_prediction(void *, const th_prediction_t *p, const char *label, uint32_t us) { display_prediction(p, label, us); }
+static void p_status(void *, const char *text, int level) { display_status(text, level); }
+static void p_message(void *, const char *l1, const char *l2) { display_message(l1, l2); }
+static void p_stats(void *, uint16_t fps_x100, uint32_t dropped, uint32_t i2c) { display_stats(fps_x100, dropped, i2c); }
+
+// USB CDC: Serial.write waits for the host to read (the core's USB TX timeout bounds it) and
+// returns 0 without a terminal (DTR low), so the transport itself is the flow control and
+// link_tx_room stays NULL. Serial.dtr() reads the line state without the 10 ms delay of
+// Serial_::operator bool() in ArduinoCore-samd's CDC.cpp.
+static size_t p_link_read(void *, uint8_t *buf, size_t cap)
+{
+    int avail = Serial.available();
+    if (avail <= 0) return 0;
+    int n = Serial.readBytes((char *)buf, (size_t)avail < cap ? (size_t)avail : cap);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static size_t p_link_write(void *, const uint8_t *data, size_t n)
+{
+    if (!Serial.dtr()) return 0;  // no terminal open: the message is dropped whole (seq gap)
+    return Serial.write(data, n);
+}
+
+static int p_link_open(void *) { return Serial.dtr() ? 1 : 0; }
 
 void setup()
 {
-    serial_link_begin();
+    Serial.begin(115200);  // the rate is ignored by native USB CDC
+    Serial.setTimeout(0);  // readBytes never waits: only available bytes are read
     for (const auto &k : k_keys) pinMode(k.pin, INPUT_PULLUP);
     display_begin();
-
-    th_app_config_t cfg;
-    th_app_default_config(&cfg);
-    bool sensor = sensor_begin(cfg.refresh_code);
-    storage_begin();
-
-    th_labels_t labels;
-    char label_status[96];
-    storage_read_labels(&labels, label_status, sizeof label_status);
-    th_store_t store;
-    th_store_init(&store, &labels, storage_next_session());
-    th_app_init(&g_app, &cfg, &store);
-    rescan_card();
-
     bool model = classifier_begin();
-    th_app_set_model_ok(&g_app, model);
-    th_app_set_status(&g_app, TH_STATUS_INFO, model ? label_status : classifier_error());
-    if (!sensor) display_message("No MLX90640 found at I2C 0x33", "Check the Grove I2C cable; retrying");
+    const th_model_params_t *mp = classifier_params();
+
+    g_port.millis = p_millis;
+    g_port.read_keys = p_keys;
+    g_port.sensor_begin = p_sensor_begin;
+    g_port.sensor_poll = p_sensor_poll;
+    g_port.sensor_set_refresh = p_sensor_set_refresh;
+    g_port.sensor_eeprom = p_sensor_eeprom;
+    g_port.sensor_counters = p_sensor_counters;
+    g_port.storage_mount = p_storage_mount;
+    g_port.storage_present = p_storage_present;
+    g_port.storage_read = p_storage_read;
+    g_port.storage_replace = p_storage_replace;
+    g_port.fs = storage_fs();
+    g_port.jpeg_grey = p_jpeg;
+    g_port.classify = p_classify;
+    g_port.display_layout = p_layout;
+    g_port.display_frame = p_frame;
+    g_port.display_prediction = p_prediction;
+    g_port.display_status = p_status;
+    g_port.display_message = p_message;
+    g_port.display_stats = p_stats;
+    g_port.link_read = p_link_read;
+    g_port.link_write = p_link_write;
+    g_port.link_tx_room = nullptr;
+    g_port.link_host_open = p_link_open;
+
+    th_device_config_t cfg;
+    th_device_default_config(&cfg);
+    cfg.fw_version = TH_FW_VERSION;
+    cfg.emissivity = TH_MLX_EMISSIVITY;
+    cfg.n_model = model && mp ? mp->num_labels : 0;
+    cfg.model_labels = mp ? mp->labels : nullptr;
+    cfg.app.refresh_code = TH_MLX_DEFAULT_REFRESH;
+    th_device_init(&g_dev, &g_port, &cfg);
+    if (!model) th_app_set_status(&g_dev.app, TH_STATUS_ERROR, classifier_error());
 }
 
-void loop()
-{
-    th_app_input_t in;
-    th_app_actions_t act;
-    uint32_t now = millis();
-
-    in.now_ms = now;
-    in.keys = read_keys();
-    in.sd_ok = storage_ok();
-    in.frame_ready = sensor_poll(g_temps, &g_ta);
-    in.sensor_ok = sensor_ok();
-    serial_link_poll(&g_app, now);  // host commands are accepted in every mode (tinyheat_link PROTOCOL.md)
-    th_app_step(&g_app, &in, &act);
-
-    if (act.set_refresh) sensor_set_refresh(act.refresh_code);
-    if (act.retry_sensor && sensor_begin(g_app.refresh_code)) display_layout(g_app.mode, &g_app.store.labels);
-    if (act.retry_sd && storage_begin()) rescan_card();
-    if (act.rescan) rescan_card();
-    if (act.mode_changed) display_layout(g_app.mode, &g_app.store.labels);
-    if (!in.sensor_ok && (act.mode_changed || act.retry_sensor))
-        display_message("No MLX90640 found at I2C 0x33", "Check the Grove I2C cable; retrying");
-
-    if (act.render) display_frame(g_temps, g_ta);
-    if (act.infer) {
-        th_prediction_t p;
-        uint32_t us = 0;
-        if (classifier_run(g_temps, &p, &us)) {
-            const th_model_params_t *mp = classifier_params();
-            display_prediction(&p, p.label_index >= 0 ? mp->labels[p.label_index] : "uncertain", us);
-            if (g_app.mode == TH_MODE_STREAM) serial_link_send_prediction(p.label_index, p.confidence, us);
-        }
-    }
-    if (act.stream_frame) serial_link_send_frame(now, g_ta, g_temps);
-    if (act.capture) do_capture(act, now);
-    if (act.capture_refused && (act.capture_key < 0 || g_app.mode == TH_MODE_STREAM))
-        serial_link_send_capture(act.capture_label, -1, 0);
-    if (act.redraw_status) {
-        display_status(g_app.status, g_app.status_level);
-        if (g_app.mode == TH_MODE_STREAM) serial_link_send_log(g_app.status_level, g_app.status);
-    }
-}
+void loop() { th_device_step(&g_dev); }

@@ -107,32 +107,25 @@ static const th_fs_ops_t s_ops = {nullptr, fs_exists, fs_create_exclusive, fs_ap
 
 const th_fs_ops_t *storage_fs(void) { return &s_ops; }
 
-static size_t read_small(const char *path, char *buf, size_t cap)
+long storage_read_file(const char *name, char *buf, size_t cap)
 {
-    if (!storage_ok() || !SD.exists(path)) return 0;
-    File f = SD.open(path, FILE_READ);
-    if (!f) return 0;
-    size_t n = f.read(buf, (uint32_t)cap);
+    char p[TH_NAME_MAX + 2];
+    if (cap == 0 || !storage_ok()) return -1;
+    root_path(p, sizeof p, name);
+    if (!SD.exists(p)) return -1;
+    File f = SD.open(p, FILE_READ);
+    if (!f) return -1;
+    int n = f.read(buf, (uint32_t)(cap - 1));
     f.close();
+    if (n < 0) return -1;
+    buf[n] = '\0';
     return n;
 }
 
-int storage_read_labels(th_labels_t *labels, char *status, size_t status_cap)
+int storage_replace_file(const char *name, const uint8_t *data, size_t len)
 {
-    static char text[1024];
-    size_t n = read_small("/labels.txt", text, sizeof text);
-    return th_labels_parse(n ? text : nullptr, n, labels, status, status_cap);
-}
-
-uint32_t storage_next_session(void)
-{
-    char text[24], hex[9];
-    size_t n = read_small("/session.txt", text, sizeof text);
-    uint32_t session = th_session_next(n ? text : nullptr, n);
-    if (storage_ok()) {
-        th_session_format(session, hex);
-        hex[8] = '\n';
-        write_file("/session.txt", "w", (const uint8_t *)hex, 9);  // our own file: replacing it is intended
-    }
-    return session;
+    char p[TH_NAME_MAX + 2];
+    if (!storage_ok()) return TH_FS_NO_CARD;
+    root_path(p, sizeof p, name);
+    return write_file(p, "w", data, len);  // our own file: replacing it is intended
 }

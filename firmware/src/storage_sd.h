@@ -1,7 +1,8 @@
 /**
  * @file storage_sd.h
  * SD-card adapter (Seeed_Arduino_FS 2.1.1): th_fs_ops_t for the core's storage policy
- * (th_store.h), card detect, labels.txt and session.txt.
+ * (th_store.h), card detect, small-file read and replace (labels.txt, session.txt: the policy
+ * is in the core's device loop, th_device.c).
  *
  * Never-overwrite on this library: FILE_WRITE there is FA_CREATE_ALWAYS (truncates), so
  * samples are written to a temp file and renamed; FatFs f_rename fails when the target exists
@@ -21,7 +22,8 @@ bool storage_begin(void);
 bool storage_ok(void);
 /** The th_fs_ops_t over the card root. */
 const th_fs_ops_t *storage_fs(void);
-/** Read /labels.txt (up to 1 KB) and parse it (th_labels_parse); defaults without a card. */
-int storage_read_labels(th_labels_t *labels, char *status, size_t status_cap);
-/** Read /session.txt, return previous + 1 (1 if missing) and write it back (8 hex digits). */
-uint32_t storage_next_session(void);
+/** Read a small file of the card root (e.g. "labels.txt") into buf, NUL-terminated.
+ *  @return bytes read, -1 if missing or no card. */
+long storage_read_file(const char *name, char *buf, size_t cap);
+/** Replace a file of our own (session.txt) with these bytes. @return th_fs_result_t. */
+int storage_replace_file(const char *name, const uint8_t *data, size_t len);

@@ -202,3 +202,40 @@ def test_cli_rejects_bad_label_and_missing_port_cleanly(tmp_path):
                                  "--dataset", str(tmp_path / "ds")])
     assert r.exit_code == 1 and "cannot open /dev/nonexistent-tty" in r.output
     assert not (tmp_path / "ds" / "manifest.csv").exists()
+
+
+def test_read_eeprom_assembles_the_image_while_streaming_and_refuses_without_one(person):
+    ee = (np.arange(832, dtype=np.uint32) * 2654435761 % 65536).astype(np.uint16)
+    c = DeviceClient(FakeDevice(person[:4], eeprom=ee))
+    c.connect(stream=True)  # frames keep arriving around the answer
+    assert np.array_equal(c.read_eeprom(), ee)
+    assert any(isinstance(m, p.Frame) for m in c.poll() + c.poll())  # frames were kept, not eaten
+    with pytest.raises(LinkError, match="no EEPROM image"):
+        DeviceClient(FakeDevice(person[:4])).read_eeprom(timeout_s=0.2)
+
+
+class _Bytes:
+    """A read-only port holding fixed bytes."""
+
+    def __init__(self, data: bytes):
+        self.data = bytearray(data)
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self.data)
+
+    def read(self, n: int = 1) -> bytes:
+        out = bytes(self.data[:n])
+        del self.data[:n]
+        return out
+
+
+def test_client_counts_seq_gaps_by_the_spec_and_restarts_at_a_device_boot():
+    hello = p.Hello(status=0, ack_seq=0)
+    log = p.Log(1, "x")
+    wire = b"".join(p.encode(log, s) for s in (100, 101, 0x9000))     # a jump above 0x8000 is a loss
+    wire += p.encode(p.Hello(), 0) + p.encode(log, 1) + p.encode(hello, 3)  # reboot: boot HELLO (0xFF, seq 0)
+    c = DeviceClient(_Bytes(wire))
+    while c.poll():
+        pass
+    assert c.stats.dropped == (0x9000 - 101 - 1) + 1  # the boot restarts the count; seq 2 is missing

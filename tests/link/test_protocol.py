@@ -114,7 +114,29 @@ def test_frame_temperatures_round_trip_within_5_millikelvin():
 
 def test_seq_tracker_counts_gaps_with_wraparound():
     s = p.SeqTracker()
-    assert [s.update(x) for x in (65534, 65535, 1, 2, 2)] == [0, 0, 1, 0, 0]
+    assert [s.update(x) for x in (65534, 65535, 1, 2, 2)] == [0, 0, 1, 0, 65535]
+
+
+def test_seq_tracker_follows_the_spec_gap_arithmetic_above_0x8000():
+    """PROTOCOL.md section 1: gap = (seq - last - 1) mod 65536, also for jumps above 0x8000."""
+    s = p.SeqTracker()
+    assert [s.update(x) for x in (10, 10 + 0x9000, 5)] == [0, 0x8FFF, (5 - 10 - 0x9000 - 1) % 65536]
+    s.reset()
+    assert s.update(0) == 0
+
+
+def test_hello_stats_trailer_and_eeprom_messages_round_trip():
+    st = p.DeviceStats(398, 1234, p.STAT_UNKNOWN, 7, 9, 2, 0)
+    h = p.Hello(status=0, ack_seq=5, emissivity=0.5, stats=st)
+    (raw,) = p.StreamDecoder().feed(p.encode(h, 3))
+    assert p.parse(raw) == h and p.parse(raw).stats.fps == 3.98
+    assert p.Hello.parse(p.Hello().payload()).stats is None  # older devices: no trailer
+    w = np.arange(416, dtype=np.uint16) * 157
+    (raw,) = p.StreamDecoder().feed(p.encode(p.Eeprom(416, w), 0))
+    got = p.parse(raw)
+    assert got.offset == 416 and np.array_equal(got.words, w) and got.words.dtype == np.uint16
+    with pytest.raises(p.ProtocolError):
+        p.Eeprom.parse(b"\x00\x02" + bytes(834))  # past word 832
 
 
 def test_commands_validate_arguments():

@@ -40,6 +40,7 @@ COMMANDS = {
     "heatmap-partition": "tinyheat.occupancy.commands:heatmap_partition_cmd",
     "heatmap-dask": "tinyheat.occupancy.commands:heatmap_dask_cmd",
     "occupancy": "tinyheat.occupancy.commands:occupancy_cmd",
+    "eeprom": "tinyheat.link.commands:eeprom_cmd",
 }
 
 #: Known error types ("module:Class") that carry a message meant for the user. They are matched

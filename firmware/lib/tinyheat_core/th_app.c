@@ -16,6 +16,7 @@ void th_app_default_config(th_app_config_t *cfg)
     cfg->sensor_retry_ms = 1000;
     cfg->start_mode = TH_MODE_COLLECT;
     cfg->refresh_code = 0x04;
+    cfg->capture_timeout_ms = 0;
 }
 
 void th_app_init(th_app_t *app, const th_app_config_t *cfg, const th_store_t *store)
@@ -97,6 +98,8 @@ int th_app_cmd_capture(th_app_t *app, const char *label)
     app->pending = 1;
     app->pending_key = -1;
     app->pending_burst = 0;
+    app->pending_after_seq = app->frame_seq;
+    app->pending_since_ms = app->last_now_ms;
     strncpy(app->pending_label, label, TH_LABEL_MAX);
     app->pending_label[TH_LABEL_MAX] = '\0';
     return TH_APP_OK;
@@ -151,7 +154,19 @@ static void request_key_capture(th_app_t *app, int key, int burst)
     app->pending = 1;
     app->pending_burst = (uint8_t)burst;
     app->pending_key = (int8_t)key;
+    app->pending_after_seq = app->frame_seq;
+    app->pending_since_ms = app->last_now_ms;
     strcpy(app->pending_label, app->store.labels.name[key]);
+}
+
+static void refuse(th_app_t *app, th_app_actions_t *out, const char *why)
+{
+    th_app_set_status(app, TH_STATUS_ERROR, why);
+    app->captures_failed++;
+    out->capture_refused = 1;
+    out->capture_key = app->pending_key;
+    strcpy(out->capture_label, app->pending_label);
+    app->pending = 0;
 }
 
 void th_app_step(th_app_t *app, const th_app_input_t *in, th_app_actions_t *out)
@@ -160,6 +175,7 @@ void th_app_step(th_app_t *app, const th_app_input_t *in, th_app_actions_t *out)
     int i;
     memset(out, 0, sizeof *out);
     out->capture_key = -1;
+    app->last_now_ms = now;
 
     /* sensor and card status: report transitions, retry periodically */
     if (!in->sensor_ok) {
@@ -225,30 +241,28 @@ void th_app_step(th_app_t *app, const th_app_input_t *in, th_app_actions_t *out)
         out->stream_frame = app->mode == TH_MODE_STREAM;
     }
 
-    /* a queued capture runs on a frame newer than the previous capture */
+    /* a queued capture runs on the first frame read after it was queued (never on the frame
+     * already held, never twice on one frame), or is refused after capture_timeout_ms */
     if (app->pending) {
+        uint32_t timeout = app->cfg.capture_timeout_ms;
+        if (timeout == 0) {
+            float hz = th_refresh_hz(app->refresh_code);
+            timeout = (uint32_t)(2.0f * 2000.0f / (hz > 0.0f ? hz : 0.5f)) + 1000u;
+        }
         if (!in->sd_ok) {
-            th_app_set_status(app, TH_STATUS_ERROR, "No SD card: sample NOT saved");
-            app->captures_failed++;
-            out->capture_refused = 1;
-            out->capture_key = app->pending_key;
-            strcpy(out->capture_label, app->pending_label);
-            app->pending = 0;
+            refuse(app, out, "No SD card: sample NOT saved");
             out->retry_sd = 1;
             app->last_sd_retry_ms = now;
-        } else if (!in->sensor_ok || app->frame_seq == 0) {
-            th_app_set_status(app, TH_STATUS_ERROR, "No frame from sensor: sample NOT saved");
-            app->captures_failed++;
-            out->capture_refused = 1;
-            out->capture_key = app->pending_key;
-            strcpy(out->capture_label, app->pending_label);
-            app->pending = 0;
-        } else if (app->frame_seq != app->captured_seq) {
+        } else if (!in->sensor_ok) {
+            refuse(app, out, "No frame from sensor: sample NOT saved");
+        } else if (app->frame_seq != app->pending_after_seq && app->frame_seq != app->captured_seq) {
             out->capture = 1;
             out->capture_key = app->pending_key;
             strcpy(out->capture_label, app->pending_label);
             app->captured_seq = app->frame_seq;
             app->pending = 0;
+        } else if ((uint32_t)(now - app->pending_since_ms) >= timeout) {
+            refuse(app, out, "No new frame from sensor: sample NOT saved");
         }
     }
 

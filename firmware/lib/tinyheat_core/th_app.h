@@ -10,7 +10,7 @@
  * host tests drive key sequences with a fake clock.
  *
  * Modes (cycled with the 5-way switch: press or right = next, left = previous):
- *  - COLLECT:  keys A/B/C save the latest frame under the label of that key; holding a key
+ *  - COLLECT:  keys A/B/C save the next frame under the label of that key; holding a key
  *              captures repeatedly (first repeat after burst_delay_ms, then every
  *              burst_interval_ms), never twice from the same frame.
  *  - CLASSIFY: the model runs on each frame.
@@ -70,6 +70,8 @@ typedef struct {
     uint32_t sensor_retry_ms;   /**< retry period for an absent sensor, ms (default 1000) */
     th_mode_t start_mode;       /**< mode after boot (default COLLECT) */
     uint8_t refresh_code;       /**< MLX90640 refresh-rate code at boot, 0x00..0x07 (default 0x04 = 8 Hz per subpage) */
+    uint32_t capture_timeout_ms; /**< a queued capture waits this long for the next frame, ms; 0 (default) =
+                                      two full-frame periods of the current refresh rate + 1000 ms */
 } th_app_config_t;
 
 typedef struct {
@@ -111,7 +113,10 @@ typedef struct th_app {
     th_key_state_t keys[TH_NUM_INPUT_KEYS];
     uint8_t sd_ok, sensor_ok, model_ok, started;
     uint32_t last_sd_retry_ms, last_sensor_retry_ms;
+    uint32_t last_now_ms;       /**< now_ms of the latest th_app_step (time of host commands) */
     uint32_t frame_seq;         /**< frames seen */
+    uint32_t pending_after_seq; /**< the queued capture takes the first frame with frame_seq > this (the NEXT frame) */
+    uint32_t pending_since_ms;  /**< when the capture was queued (timeout) */
     uint32_t captured_seq;      /**< frame_seq of the last capture (never two captures of one frame) */
     uint32_t captures_ok, captures_failed; /**< this boot */
     uint8_t pending;            /**< a capture is queued */
@@ -153,8 +158,10 @@ float th_refresh_hz(int code);
 /** Switch mode (0 collect, 1 classify, 2 stream). TH_APP_EINVAL if out of range. */
 int th_app_cmd_set_mode(th_app_t *app, int mode);
 
-/** Queue a capture of the next new frame under `label` (valid label, any mode). The result
- *  comes back through the capture action -> th_app_capture_done. TH_APP_EBUSY if one is queued. */
+/** Queue a capture of the NEXT frame (the first one read after this call, PROTOCOL.md CAPTURE)
+ *  under `label` (valid label, any mode). The result comes back through the capture action ->
+ *  th_app_capture_done, or a capture_refused action (no card, no sensor, or no new frame within
+ *  capture_timeout_ms). TH_APP_EBUSY if one is queued. */
 int th_app_cmd_capture(th_app_t *app, const char *label);
 
 /** Replace the labels of keys A, B, C (all three valid, else nothing changes: TH_APP_EINVAL).

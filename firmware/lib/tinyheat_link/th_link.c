@@ -311,6 +311,27 @@ size_t th_link_build_hello(const th_link_hello_t *h, uint8_t *buf, size_t cap)
     for (uint8_t i = 0; i < nc; i++)
         th_link_w_str8(&w, h->capture_labels[i], TH_LINK_LABEL_CAP - 1);
     th_link_w_u8(&w, h->current);
+    if (h->has_stats) {
+        th_link_w_u16(&w, h->fps_x100);
+        th_link_w_u32(&w, h->frames);
+        th_link_w_u32(&w, h->dropped_subpages);
+        th_link_w_u32(&w, h->i2c_errors);
+        th_link_w_u32(&w, h->sensor_errors);
+        th_link_w_u16(&w, h->sensor_reinits);
+        th_link_w_u32(&w, h->tx_dropped);
+    }
+    return w_done(&w);
+}
+
+size_t th_link_build_eeprom(uint16_t offset, const uint16_t *words, size_t count, uint8_t *buf, size_t cap)
+{
+    th_link_writer_t w;
+    if (count == 0 || count > TH_LINK_EEPROM_CHUNK)
+        return 0;
+    th_link_w_init(&w, buf, cap);
+    th_link_w_u16(&w, offset);
+    for (size_t i = 0; i < count; i++)
+        th_link_w_u16(&w, words[i]);
     return w_done(&w);
 }
 
@@ -395,6 +416,7 @@ int th_link_parse_command(const th_link_msg_t *msg, th_link_cmd_t *cmd)
             return TH_LINK_PARSE_BAD;
         return TH_LINK_PARSE_OK;
     case TH_LINK_T_PING:
+    case TH_LINK_T_GET_EEPROM:
         return TH_LINK_PARSE_OK;
     default:
         return TH_LINK_PARSE_UNKNOWN;

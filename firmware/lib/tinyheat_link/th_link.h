@@ -39,12 +39,20 @@ enum {
     TH_LINK_T_PREDICTION = 0x03,
     TH_LINK_T_CAPTURE = 0x04,
     TH_LINK_T_LOG = 0x05,
+    TH_LINK_T_EEPROM = 0x06,
     TH_LINK_T_SET_MODE = 0x81,
     TH_LINK_T_CAPTURE_NOW = 0x82,
     TH_LINK_T_SET_LABELS = 0x83,
     TH_LINK_T_SET_RATE = 0x84,
-    TH_LINK_T_PING = 0x85
+    TH_LINK_T_PING = 0x85,
+    TH_LINK_T_GET_EEPROM = 0x86
 };
+
+/** EEPROM message: words per message (two messages carry the 832-word image). */
+#define TH_LINK_EEPROM_WORDS 832
+#define TH_LINK_EEPROM_CHUNK 416
+/** HELLO stats counter not known by the device. */
+#define TH_LINK_STAT_UNKNOWN 0xFFFFFFFFu
 
 /* HELLO status values. */
 enum {
@@ -164,6 +172,15 @@ typedef struct {
     uint8_t n_capture;
     char capture_labels[TH_LINK_MAX_LABELS][TH_LINK_LABEL_CAP];
     uint8_t current; /* 0xFF none */
+    /* optional trailer (PROTOCOL.md HELLO "run statistics"), sent when has_stats = 1 */
+    uint8_t has_stats;
+    uint16_t fps_x100;          /* full frames per second x 100 over the last statistics period */
+    uint32_t frames;            /* full frames read since boot */
+    uint32_t dropped_subpages;  /* TH_LINK_STAT_UNKNOWN if not known */
+    uint32_t i2c_errors;        /* TH_LINK_STAT_UNKNOWN if not known */
+    uint32_t sensor_errors;     /* failed frame reads seen by the device loop */
+    uint16_t sensor_reinits;    /* sensor re-initialisations after errors or re-plugging */
+    uint32_t tx_dropped;        /* device messages the transport did not accept */
 } th_link_hello_t;
 
 /** Payload builders: return the payload length written to buf (cap >= TH_LINK_MAX_PAYLOAD
@@ -177,7 +194,10 @@ size_t th_link_build_capture(int ok, int32_t index, const char *label, uint8_t *
 /** level 0 debug, 1 info, 2 warn, 3 error; text truncated to TH_LINK_MAX_LOG_TEXT bytes. */
 size_t th_link_build_log(int level, const char *text, uint8_t *buf, size_t cap);
 
-/** A parsed host command (types 0x81..0x85). */
+/** EEPROM (0x06): `offset:u16 words:u16[n]`, n = count (1..TH_LINK_EEPROM_CHUNK). */
+size_t th_link_build_eeprom(uint16_t offset, const uint16_t *words, size_t count, uint8_t *buf, size_t cap);
+
+/** A parsed host command (types 0x81..0x86). */
 typedef struct {
     uint8_t type;
     uint16_t seq;

@@ -60,6 +60,15 @@ int th_link_device_send_log(th_link_device_t *dev, int level, const char *text)
     return send(dev, TH_LINK_T_LOG, th_link_build_log(level, text, dev->payload, sizeof dev->payload));
 }
 
+int th_link_device_send_eeprom(th_link_device_t *dev, const uint16_t words[TH_LINK_EEPROM_WORDS])
+{
+    int ok = 1;
+    for (uint16_t off = 0; off < TH_LINK_EEPROM_WORDS; off += TH_LINK_EEPROM_CHUNK)
+        ok &= send(dev, TH_LINK_T_EEPROM,
+                   th_link_build_eeprom(off, words + off, TH_LINK_EEPROM_CHUNK, dev->payload, sizeof dev->payload));
+    return ok;
+}
+
 static void dispatch(th_link_device_t *dev, const th_link_msg_t *msg)
 {
     static th_link_cmd_t cmd; /* 0.3 KB: keep it off the stack */
@@ -92,6 +101,13 @@ static void dispatch(th_link_device_t *dev, const th_link_msg_t *msg)
     case TH_LINK_T_PING:
         st = TH_LINK_ST_OK;
         break;
+    case TH_LINK_T_GET_EEPROM: {
+        const uint16_t *ee = (c && c->eeprom) ? c->eeprom(dev->app) : NULL;
+        th_link_device_send_hello(dev, ee ? TH_LINK_ST_OK : TH_LINK_ST_REFUSED, cmd.seq);
+        if (ee)
+            th_link_device_send_eeprom(dev, ee); /* the answer's data follow its HELLO */
+        return;
+    }
     default:
         break;
     }

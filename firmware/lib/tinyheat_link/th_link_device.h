@@ -30,6 +30,8 @@ typedef struct {
     int (*set_rate)(void *ctx, uint8_t rate_code);
     /** Fill every HELLO field except status and ack_seq (required). */
     void (*get_status)(void *ctx, th_link_hello_t *out);
+    /** GET_EEPROM: the sensor's 832-word EEPROM image, or NULL (answered REFUSED). */
+    const uint16_t *(*eeprom)(void *ctx);
 } th_link_commands_t;
 
 typedef struct {
@@ -62,6 +64,8 @@ int th_link_device_send_prediction(th_link_device_t *dev, uint32_t t_ms, int lab
                                    float confidence, uint32_t inference_us);
 int th_link_device_send_capture(th_link_device_t *dev, const char *label, int index, int ok);
 int th_link_device_send_log(th_link_device_t *dev, int level, const char *text);
+/** The 832-word EEPROM image as two EEPROM messages (offsets 0 and 416). 1 if both were accepted. */
+int th_link_device_send_eeprom(th_link_device_t *dev, const uint16_t words[TH_LINK_EEPROM_WORDS]);
 
 #ifdef __cplusplus
 }

@@ -194,7 +194,9 @@ static int file_is(const char *dir, const char *name, const char *content)
 
 static void test_store(const char *card)
 {
-    th_fs_posix_t fsx = {card, 0, 0};
+    th_fs_posix_t fsx;
+    memset(&fsx, 0, sizeof fsx);
+    fsx.dir = card;
     th_fs_ops_t fs;
     th_store_t st;
     th_labels_t l;

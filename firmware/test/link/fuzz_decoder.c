@@ -48,7 +48,7 @@ static void cb_status(void *a, th_link_hello_t *h)
     h->n_capture = 1;
     strcpy(h->capture_labels[0], "env");
 }
-static const th_link_commands_t cmds = {cb_mode, cb_capture, cb_labels, cb_rate, cb_status};
+static const th_link_commands_t cmds = {cb_mode, cb_capture, cb_labels, cb_rate, cb_status, NULL};
 
 static th_link_decoder_t dec;
 static th_link_device_t dev;

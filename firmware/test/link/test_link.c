@@ -72,7 +72,7 @@ static void app_status(void *a, th_link_hello_t *h)
         strcpy(h->capture_labels[i], app->labels[i]);
     h->current = 0;
 }
-static const th_link_commands_t cmds = {app_mode, app_capture, app_labels, app_rate, app_status};
+static const th_link_commands_t cmds = {app_mode, app_capture, app_labels, app_rate, app_status, NULL};
 
 /* decode everything in sent[] into msgs */
 static th_link_decoder_t rx;

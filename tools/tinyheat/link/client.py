@@ -11,6 +11,8 @@ import collections
 import time
 from typing import Callable, Iterator
 
+import numpy as np
+
 from . import protocol as p
 
 
@@ -76,10 +78,14 @@ class DeviceClient:
         if not data:
             return out
         for raw in self.decoder.feed(data):
-            self.stats.dropped += self.seq.update(raw.seq)
             try:
                 msg = p.parse(raw)
             except p.ProtocolError:
+                msg = p.ProtocolError
+            if isinstance(msg, p.Hello) and msg.status == p.ST_UNSOLICITED and raw.seq == 0:
+                self.seq.reset()  # the device (re)booted: its seq restarts at 0
+            self.stats.dropped += self.seq.update(raw.seq)
+            if msg is p.ProtocolError:
                 self.stats.bad_payload += 1
                 continue
             if msg is None:
@@ -146,6 +152,34 @@ class DeviceClient:
                         raise LinkError(f"device answered {type(msg).__name__}: {what}")
                     return answer
         raise LinkError(f"no answer to {type(msg).__name__} within {timeout_s} s (is it a tinyheat device?)")
+
+    def read_eeprom(self, timeout_s: float = 2.0) -> np.ndarray:
+        """The sensor's EEPROM image from GET_EEPROM: (832,) uint16, words 0x2400..0x273F.
+
+        Raises LinkError if the device has none (no sensor since boot), or if the two EEPROM
+        messages do not arrive complete within ``timeout_s``."""
+        try:
+            self.request(p.GetEeprom(), timeout_s)
+        except LinkError as e:
+            raise LinkError(f"{e} (the device has no EEPROM image: is the sensor connected?)") from None
+        words = np.zeros(p.EEPROM_WORDS, dtype=np.uint16)
+        have = np.zeros(p.EEPROM_WORDS, dtype=bool)
+        deadline = time.monotonic() + timeout_s
+        kept, pending = [], list(self._backlog)  # the EEPROM messages may have come with the HELLO
+        self._backlog.clear()
+        while not have.all() and (pending or time.monotonic() < deadline):
+            got, pending = pending or self._receive(), []
+            for m in got:
+                if isinstance(m, p.Eeprom):
+                    words[m.offset:m.offset + m.words.size] = m.words
+                    have[m.offset:m.offset + m.words.size] = True
+                else:
+                    kept.append(m)
+        self._backlog.extend(kept)
+        self._trim_backlog()
+        if not have.all():
+            raise LinkError(f"EEPROM image incomplete: {int(have.sum())} of {p.EEPROM_WORDS} words arrived")
+        return words
 
     def _trim_backlog(self, keep: int = 256) -> None:
         while len(self._backlog) > keep:

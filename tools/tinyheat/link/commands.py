@@ -18,12 +18,12 @@ import click
 
 
 
-def _connect(port: str):
+def _connect(port: str, stream: bool = True):
     from .client import DeviceClient, LinkError, open_port
 
     try:
         client = DeviceClient(open_port(port))
-        hello = client.connect(stream=True)
+        hello = client.connect(stream=stream)
     except LinkError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"{port}: tinyheat fw {hello.fw_version or '?'}, session {hello.session:08x}, "
@@ -151,6 +151,35 @@ def record_cmd(port, out, max_frames, seconds):
     click.echo(f"\nwrote {writer.count} frames to {out}; {_summary(client)}")
 
 
+@click.command("eeprom")
+@click.argument("port")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), required=True,
+              help="File for the image: 1664 bytes, the 832 words little-endian (PROTOCOL.md EEPROM).")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def eeprom_cmd(port, out, force):
+    """Save the MLX90640's EEPROM image (832 words: calibration + device ID) of the device on
+    PORT to OUT, in the format of the backup the device keeps on its SD card
+    (mlx90640_ee_<ID>.bin). Keep it: a sensor whose EEPROM is lost needs it back."""
+    from .client import LinkError
+
+    path = Path(out)
+    if path.exists() and not force:
+        raise click.ClickException(f"{out} exists (use --force to replace it)")
+    client = _connect(port, stream=False)
+    try:
+        words = client.read_eeprom()
+    except LinkError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        client.close()
+    data = words.astype("<u2").tobytes()
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    click.echo(f"wrote {len(data)} bytes to {out}: MLX90640 EEPROM, device ID "
+               f"{int(words[7]):04x}{int(words[8]):04x}{int(words[9]):04x}")
+
+
 def rate_code_for_hz(hz: float) -> int:
     """MLX90640 refresh-rate code for a subpage rate in Hz (0.5 * 2**code, code 0..7)."""
     code = round(math.log2(hz / 0.5)) if hz > 0 else -1
@@ -185,14 +214,20 @@ def build_sim(build_dir: Path | None = None) -> Path:
 @click.option("--rate", type=float, default=8.0, show_default=True,
               help="MLX90640 subpage rate at boot, Hz (0.5..64; a full frame is two subpages).")
 @click.option("--mode", type=click.Choice(["collect", "classify", "stream"]), default="collect", show_default=True)
-def sim_device_cmd(frames_csv, sd, rate, mode):
-    """Build and run the simulated device (firmware core + link library on the host): it
-    prints the pseudo-terminal path to use as PORT with monitor/capture/record. Ctrl-C stops."""
+@click.option("--no-model", is_flag=True, help="Run without the classifier (no TFLM helper process).")
+def sim_device_cmd(frames_csv, sd, rate, mode, no_model):
+    """Build and run the simulated device: the firmware's one device loop (th_device_step, as
+    on the board) on the host, classifying with the exported model (firmware/lib/tinyheat_model)
+    in the real TFLM interpreter (a helper process). It prints the pseudo-terminal path to use
+    as PORT with monitor/capture/record/eeprom. Ctrl-C stops."""
+    import shlex
     import tempfile
 
     code = rate_code_for_hz(rate)
     exe = build_sim()
     args = [str(exe), "--rate-code", str(code), "--mode", mode]
+    if not no_model:
+        args += ["--tflm-helper", f"{shlex.quote(sys.executable)} -m tinyheat.link.tflm_helper"]
     tmp = tempfile.TemporaryDirectory(prefix="tinyheat-sim-")
     if frames_csv and frames_csv.endswith(".npz"):
         import numpy as np

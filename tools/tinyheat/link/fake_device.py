@@ -22,7 +22,7 @@ class FakeDevice:
     def __init__(self, frames: Sequence, *, ta_degc: float = 25.0, mode: int = p.MODES["collect"],
                  labels=("face0", "face1", "env"), model_labels=("empty", "person"), rate_code: int = 7,
                  session: int = 0x2A, predict: Callable[[np.ndarray], tuple[int, float]] | None = None,
-                 max_frames: int | None = None):
+                 max_frames: int | None = None, eeprom: np.ndarray | None = None):
         self.frames = [sf.as_frame(f) for f in frames]
         if not self.frames:
             raise ValueError("FakeDevice needs at least one frame")
@@ -34,6 +34,7 @@ class FakeDevice:
         self.session = session
         self.predict = predict
         self.max_frames = max_frames
+        self.eeprom = None if eeprom is None else np.asarray(eeprom, dtype=np.uint16).reshape(p.EEPROM_WORDS)
         self.t_ms = 1000.0
         self.sent_frames = 0
         self.captures: list[str] = []
@@ -118,5 +119,13 @@ class FakeDevice:
             self.index[label] = i + 1
             self._emit(self._hello(status, raw.seq))
             self._emit(p.CaptureEvent(True, i, label))
+            return
+        elif isinstance(cmd, p.GetEeprom):
+            if self.eeprom is None:
+                self._emit(self._hello(p.ST_REFUSED, raw.seq))
+                return
+            self._emit(self._hello(status, raw.seq))
+            for off in range(0, p.EEPROM_WORDS, p.EEPROM_CHUNK):
+                self._emit(p.Eeprom(off, self.eeprom[off:off + p.EEPROM_CHUNK]))
             return
         self._emit(self._hello(status, raw.seq))

@@ -32,8 +32,11 @@ MAX_LABELS = 8
 MAX_LOG_TEXT = 240
 
 # message types (PROTOCOL.md sections 2, 3)
-T_HELLO, T_FRAME, T_PREDICTION, T_CAPTURE, T_LOG = 0x01, 0x02, 0x03, 0x04, 0x05
-T_SET_MODE, T_CAPTURE_NOW, T_SET_LABELS, T_SET_RATE, T_PING = 0x81, 0x82, 0x83, 0x84, 0x85
+T_HELLO, T_FRAME, T_PREDICTION, T_CAPTURE, T_LOG, T_EEPROM = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
+T_SET_MODE, T_CAPTURE_NOW, T_SET_LABELS, T_SET_RATE, T_PING, T_GET_EEPROM = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86
+EEPROM_WORDS = 832       #: MLX90640 EEPROM image, words 0x2400..0x273F
+EEPROM_CHUNK = 416       #: words per EEPROM message
+STAT_UNKNOWN = 0xFFFFFFFF  #: a HELLO stats counter the device does not know
 
 ST_OK, ST_BAD_ARG, ST_REFUSED, ST_UNSOLICITED = 0, 1, 2, 0xFF
 #: device modes = th_mode_t of firmware/lib/tinyheat_core/th_app.h
@@ -222,8 +225,28 @@ def from_cdegc(c) -> np.ndarray:
 # ---- messages ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class DeviceStats:
+    """The optional run-statistics trailer of HELLO (PROTOCOL.md): full frames/s x 100 over the
+    last 5 s, counters since boot; ``STAT_UNKNOWN`` where the device does not count."""
+    fps_x100: int
+    frames: int
+    dropped_subpages: int
+    i2c_errors: int
+    sensor_errors: int
+    sensor_reinits: int
+    tx_dropped: int
+
+    FORMAT = "<HIIIIHI"
+
+    @property
+    def fps(self) -> float:
+        return self.fps_x100 / 100.0
+
+
+@dataclass(frozen=True)
 class Hello:
-    """HELLO (0x01): device version, settings and labels; ``status``/``ack_seq`` answer a command."""
+    """HELLO (0x01): device version, settings and labels; ``status``/``ack_seq`` answer a command;
+    ``stats`` the optional run-statistics trailer (None from devices that do not send it)."""
     status: int = ST_UNSOLICITED
     ack_seq: int = 0
     mode: int = 0
@@ -235,6 +258,7 @@ class Hello:
     capture_labels: tuple[str, ...] = ()
     current: int = 0xFF
     proto: int = PROTO_VERSION
+    stats: DeviceStats | None = None
 
     TYPE = T_HELLO
 
@@ -246,7 +270,12 @@ class Hello:
                           self.emissivity, self.session) + _str8(self.fw_version, 31)
         out += bytes([len(self.model_labels)]) + b"".join(_str8(s, 31) for s in self.model_labels)
         out += bytes([len(self.capture_labels)]) + b"".join(_str8(s, 31) for s in self.capture_labels)
-        return out + bytes([self.current])
+        out += bytes([self.current])
+        if self.stats is not None:
+            st = self.stats
+            out += struct.pack(DeviceStats.FORMAT, st.fps_x100, st.frames, st.dropped_subpages, st.i2c_errors,
+                               st.sensor_errors, st.sensor_reinits, st.tx_dropped)
+        return out
 
     @classmethod
     def parse(cls, p: bytes) -> "Hello":
@@ -256,7 +285,10 @@ class Hello:
         model = tuple(r.str8() for _ in range(r.take("<B")))
         capture = tuple(r.str8() for _ in range(r.take("<B")))
         current = r.take("<B")
-        return cls(status, ack, mode, rate, emis, session, fw, model, capture, current, proto)
+        stats = None
+        if len(p) - r.pos >= struct.calcsize(DeviceStats.FORMAT):
+            stats = DeviceStats(*r.take(DeviceStats.FORMAT))
+        return cls(status, ack, mode, rate, emis, session, fw, model, capture, current, proto, stats)
 
     @property
     def mode_name(self) -> str:
@@ -338,6 +370,30 @@ class Log:
         if not p:
             raise ProtocolError("empty LOG payload")
         return cls(p[0], p[1:].decode("utf-8", errors="replace"))
+
+
+@dataclass(frozen=True)
+class Eeprom:
+    """EEPROM (0x06): ``words`` (uint16) of the sensor's EEPROM image starting at word ``offset``
+    (address 0x2400 + offset); GET_EEPROM is answered with two of them (offsets 0 and 416)."""
+    offset: int
+    words: np.ndarray = field(repr=False)
+
+    TYPE = T_EEPROM
+
+    def payload(self) -> bytes:
+        w = np.asarray(self.words, dtype="<u2")
+        if not 1 <= w.size <= EEPROM_CHUNK or self.offset + w.size > EEPROM_WORDS:
+            raise ProtocolError(f"EEPROM message of {w.size} words at {self.offset}")
+        return struct.pack("<H", self.offset) + w.tobytes()
+
+    @classmethod
+    def parse(cls, p: bytes) -> "Eeprom":
+        offset = _Reader(p).take("<H")
+        n = (len(p) - 2) // 2
+        if n < 1 or n > EEPROM_CHUNK or (len(p) - 2) % 2 or offset + n > EEPROM_WORDS:
+            raise ProtocolError(f"EEPROM payload of {len(p)} bytes at word {offset}")
+        return cls(offset, np.frombuffer(p, dtype="<u2", count=n, offset=2).astype(np.uint16))
 
 
 # host -> device commands
@@ -428,6 +484,19 @@ class Ping:
         return cls()
 
 
+@dataclass(frozen=True)
+class GetEeprom:
+    """GET_EEPROM (0x86): ask for the sensor's 832-word EEPROM image (HELLO status 2 if none)."""
+    TYPE = T_GET_EEPROM
+
+    def payload(self) -> bytes:
+        return b""
+
+    @classmethod
+    def parse(cls, p: bytes) -> "GetEeprom":
+        return cls()
+
+
 def _check_label(s: str) -> str:
     try:
         return sf.check_label(s)
@@ -435,8 +504,8 @@ def _check_label(s: str) -> str:
         raise ProtocolError(str(e)) from None
 
 
-MESSAGE_TYPES = {cls.TYPE: cls for cls in (Hello, Frame, Prediction, CaptureEvent, Log,
-                                           SetMode, CaptureNow, SetLabels, SetRate, Ping)}
+MESSAGE_TYPES = {cls.TYPE: cls for cls in (Hello, Frame, Prediction, CaptureEvent, Log, Eeprom,
+                                           SetMode, CaptureNow, SetLabels, SetRate, Ping, GetEeprom)}
 
 
 def encode(msg, seq: int) -> bytes:
@@ -452,12 +521,15 @@ def parse(raw: RawMessage):
 
 @dataclass
 class SeqTracker:
-    """Counts messages missing from the peer's seq sequence (mod 65536)."""
+    """Counts messages missing from the peer's seq sequence: PROTOCOL.md section 1,
+    ``gap = (seq - last - 1) mod 65536`` for every message after the first. A device reboot
+    restarts its seq; the client calls :meth:`reset` on the boot HELLO (status 0xFF, seq 0)."""
     last: int | None = None
 
     def update(self, seq: int) -> int:
         gap = 0 if self.last is None else (seq - self.last - 1) & 0xFFFF
-        if gap > 0x8000:  # a repeat or a reboot, not a 32k-message loss
-            gap = 0
-        self.last = seq
+        self.last = seq & 0xFFFF
         return gap
+
+    def reset(self) -> None:
+        self.last = None

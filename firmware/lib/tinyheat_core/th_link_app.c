@@ -74,9 +74,17 @@ static void cb_status(void *ctx, th_link_hello_t *h)
     for (int k = 0; k < TH_NUM_KEYS; k++)
         memcpy(h->capture_labels[k], app->store.labels.name[k], TH_LINK_LABEL_CAP);
     h->current = 0;
+    if (c->stats)
+        c->stats(c->owner, h);
 }
 
-static const th_link_commands_t k_cmds = {cb_set_mode, cb_capture, cb_set_labels, cb_set_rate, cb_status};
+static const uint16_t *cb_eeprom(void *ctx)
+{
+    th_link_app_ctx_t *c = ctx;
+    return (c && c->eeprom) ? c->eeprom(c->owner) : NULL;
+}
+
+static const th_link_commands_t k_cmds = {cb_set_mode, cb_capture, cb_set_labels, cb_set_rate, cb_status, cb_eeprom};
 
 const th_link_commands_t *th_link_app_commands(void)
 {

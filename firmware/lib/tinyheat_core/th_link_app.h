@@ -1,4 +1,5 @@
-/* tinyheat USB serial link: host commands applied to the application state machine.
+/* tinyheat USB serial link bound to the application (in tinyheat_core: the link library itself
+ * knows nothing of the app): host commands applied to the application state machine.
  *
  * Binds th_link_device_t's command callbacks to the th_app_cmd_* API of
  * tinyheat_core/th_app.h and fills HELLO from th_app_t, so the firmware adapter
@@ -23,6 +24,11 @@ typedef struct {
     float emissivity;               /**< emissivity given to MLX90640_CalculateTo (0 < e <= 1) */
     int n_model;                    /**< classifier output labels (0 if no model) */
     const char *const *model_labels;
+    /** Optional: run statistics for the HELLO trailer (sets has_stats), and the EEPROM image
+     *  for GET_EEPROM (NULL = refused); both get `owner`. */
+    void (*stats)(void *owner, th_link_hello_t *h);
+    const uint16_t *(*eeprom)(void *owner);
+    void *owner;
 } th_link_app_ctx_t;
 
 /** The callback table (static, shared). */

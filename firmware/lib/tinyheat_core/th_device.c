@@ -1,0 +1,371 @@
+/* The one device loop. See th_device.h. */
+#include "th_device.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "th_frame.h"
+#include "th_labels.h"
+#include "th_store.h"
+
+static th_device_t *g_running; /* the device th_debug_log queues into */
+
+void th_device_default_config(th_device_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->fw_version = "0.1.0";
+    cfg->emissivity = 0.95f;
+    th_app_default_config(&cfg->app);
+}
+
+/* ---- serial link ------------------------------------------------------------------------ */
+
+static size_t link_write(void *ctx, const uint8_t *data, size_t n)
+{
+    const th_port_t *port = ctx;
+    return port->link_write ? port->link_write(port->ctx, data, n) : 0;
+}
+
+static int reply_room(const th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    return !p->link_tx_room || p->link_tx_room(p->ctx) >= TH_DEVICE_REPLY_ROOM;
+}
+
+static int log_level(th_status_level_t l)
+{
+    return l == TH_STATUS_ERROR ? 3 : l == TH_STATUS_WARN ? 2 : 1; /* PROTOCOL.md LOG levels */
+}
+
+static void link_stats(void *owner, th_link_hello_t *h)
+{
+    const th_device_t *d = owner;
+    th_sensor_counters_t c = {TH_LINK_STAT_UNKNOWN, TH_LINK_STAT_UNKNOWN};
+    if (d->port->sensor_counters) d->port->sensor_counters(d->port->ctx, &c);
+    h->has_stats = 1;
+    h->fps_x100 = d->stats.fps_x100;
+    h->frames = d->stats.frames;
+    h->dropped_subpages = c.dropped_subpages;
+    h->i2c_errors = c.i2c_errors;
+    h->sensor_errors = d->stats.sensor_errors;
+    h->sensor_reinits = (uint16_t)(d->stats.sensor_reinits > 0xFFFFu ? 0xFFFFu : d->stats.sensor_reinits);
+    h->tx_dropped = d->link.tx_dropped;
+}
+
+static const uint16_t *link_eeprom(void *owner)
+{
+    const th_device_t *d = owner;
+    return d->port->sensor_eeprom ? d->port->sensor_eeprom(d->port->ctx) : NULL;
+}
+
+/* Decode host bytes while the transport has room for replies; bytes already taken wait in
+ * dev->rx, the rest in the transport (flow control towards the host). */
+static void link_poll(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    int reads = 0;
+    d->link_ctx.app = &d->app;
+    if (!p->link_read) return;
+    for (;;) {
+        if (d->rx_pos == d->rx_len) {
+            if (reads++ >= 4 || !reply_room(d)) return; /* at most 256 bytes per pass */
+            d->rx_len = (uint16_t)p->link_read(p->ctx, d->rx, sizeof d->rx);
+            d->rx_pos = 0;
+            if (d->rx_len == 0) return;
+        }
+        while (d->rx_pos < d->rx_len) {
+            if (!reply_room(d)) return;
+            th_link_device_rx(&d->link, &d->rx[d->rx_pos++], 1);
+        }
+    }
+}
+
+/* ---- display helpers -------------------------------------------------------------------- */
+
+static void show_status(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    if (p->display_status) p->display_status(p->ctx, d->app.status, d->app.status_level);
+    th_link_device_send_log(&d->link, log_level(d->app.status_level), d->app.status);
+}
+
+static void show_no_sensor(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    if (p->display_message) p->display_message(p->ctx, "No MLX90640 found at I2C 0x33", "Check the Grove I2C cable; retrying");
+}
+
+static void layout(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    if (p->display_layout) p->display_layout(p->ctx, d->app.mode, &d->app.store.labels);
+    if (!d->sensor_ok) show_no_sensor(d);
+}
+
+/* ---- storage ---------------------------------------------------------------------------- */
+
+void th_device_eeprom_name(const uint16_t ee[TH_EEPROM_WORDS], char *buf, size_t cap)
+{
+    /* EEPROM 0x2407..0x2409: device ID (MLX90640 datasheet, EEPROM map, section 11.1) */
+    snprintf(buf, cap, TH_EEPROM_FILE_PREFIX "%04x%04x%04x.bin", ee[7], ee[8], ee[9]);
+}
+
+/* Save the sensor's EEPROM image on the card once per sensor (exclusive create: never overwritten). */
+static void eeprom_backup(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    static uint8_t bytes[2 * TH_EEPROM_WORDS];
+    char name[40], msg[80];
+    const uint16_t *ee;
+    int r, i;
+    if (d->eeprom_on_card || !d->sd_ok || !d->sensor_ok || !p->sensor_eeprom || !p->fs) return;
+    ee = p->sensor_eeprom(p->ctx);
+    if (!ee) return;
+    th_device_eeprom_name(ee, name, sizeof name);
+    for (i = 0; i < TH_EEPROM_WORDS; i++) {
+        bytes[2 * i] = (uint8_t)(ee[i] & 0xFFu);
+        bytes[2 * i + 1] = (uint8_t)(ee[i] >> 8);
+    }
+    r = p->fs->create_exclusive(p->fs->ctx, name, bytes, sizeof bytes);
+    if (r == TH_FS_OK) {
+        d->stats.eeprom_backups++;
+        snprintf(msg, sizeof msg, "EEPROM backup saved: %s", name);
+        th_link_device_send_log(&d->link, 1, msg);
+    }
+    if (r == TH_FS_OK || r == TH_FS_EXISTS) d->eeprom_on_card = 1; /* else: retried at the next mount */
+}
+
+/* Card (re)mounted: session id if the boot had none, counters, EEPROM backup. */
+static void card_mounted(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    d->sd_ok = 1;
+    d->stats.sd_mounts++;
+    if (d->app.store.session == 0 && p->storage_read) {
+        char text[24], hex[10];
+        long n = p->storage_read(p->ctx, "session.txt", text, sizeof text);
+        d->app.store.session = th_session_next(n > 0 ? text : NULL, n > 0 ? (size_t)n : 0);
+        th_session_format(d->app.store.session, hex);
+        hex[8] = '\n';
+        if (p->storage_replace) p->storage_replace(p->ctx, "session.txt", (const uint8_t *)hex, 9);
+    }
+    if (p->fs) th_store_rescan(&d->app.store, p->fs);
+    eeprom_backup(d);
+}
+
+static void do_capture(th_device_t *d, const th_app_actions_t *act)
+{
+    const th_port_t *p = d->port;
+    uint8_t grey[768];
+    th_save_result_t res;
+    size_t n = 0;
+    memset(&res, 0, sizeof res);
+    th_frame_to_grey(d->temps, TH_WINDOW_LO_DEGC, TH_WINDOW_HI_DEGC, grey);
+    if (p->jpeg_grey) n = p->jpeg_grey(p->ctx, grey, d->jpeg, sizeof d->jpeg);
+    if (n == 0 || !p->fs) res.result = TH_FS_IO;
+    else th_store_save(&d->app.store, p->fs, act->capture_key, act->capture_label, d->jpeg, n, d->temps,
+                       d->frame_ms, d->ta_degc, &res);
+    th_app_capture_done(&d->app, &res, act->capture_label);
+    if (res.result == TH_FS_OK) d->stats.captures_ok++;
+    else d->stats.captures_failed++;
+    /* every capture, key or host, is reported (PROTOCOL.md CAPTURE) */
+    th_link_device_send_capture(&d->link, act->capture_label, res.result == TH_FS_OK ? (int)res.index : -1,
+                                res.result == TH_FS_OK);
+}
+
+/* ---- sensor ----------------------------------------------------------------------------- */
+
+static int sensor_start(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    int ok = p->sensor_begin && p->sensor_begin(p->ctx, d->app.refresh_code);
+    d->sensor_err_run = 0;
+    d->sensor_ok = (uint8_t)(ok ? 1 : 0);
+    if (ok) {
+        d->eeprom_on_card = 0; /* maybe another sensor: its own backup if missing */
+        eeprom_backup(d);
+    }
+    return ok;
+}
+
+/* Poll once: 1 = new frame. Errors re-initialise the sensor after a run of them. */
+static int sensor_read(th_device_t *d, uint32_t now)
+{
+    const th_port_t *p = d->port;
+    int r;
+    if (!d->sensor_ok || !p->sensor_poll) return 0;
+    r = p->sensor_poll(p->ctx, d->temps, &d->ta_degc);
+    if (r == TH_SENSOR_FRAME) {
+        d->sensor_err_run = 0;
+        d->stats.frames++;
+        d->frame_ms = now;
+        return 1;
+    }
+    if (r == TH_SENSOR_ERROR) {
+        d->stats.sensor_errors++;
+        if (++d->sensor_err_run >= TH_DEVICE_MAX_SENSOR_ERRORS) {
+            d->sensor_ok = 0;
+            if (sensor_start(d)) d->stats.sensor_reinits++;
+        }
+    }
+    return 0;
+}
+
+/* ---- statistics ------------------------------------------------------------------------- */
+
+void th_device_stats_text(const th_device_t *d, char *buf, size_t cap)
+{
+    th_sensor_counters_t c = {TH_LINK_STAT_UNKNOWN, TH_LINK_STAT_UNKNOWN};
+    char dropped[16], i2c[16];
+    if (d->port->sensor_counters) d->port->sensor_counters(d->port->ctx, &c);
+    if (c.dropped_subpages == TH_LINK_STAT_UNKNOWN) strcpy(dropped, "?");
+    else snprintf(dropped, sizeof dropped, "%lu", (unsigned long)c.dropped_subpages);
+    if (c.i2c_errors == TH_LINK_STAT_UNKNOWN) strcpy(i2c, "?");
+    else snprintf(i2c, sizeof i2c, "%lu", (unsigned long)c.i2c_errors);
+    snprintf(buf, cap, "%u.%02u fps, %s dropped subpages, %s I2C errors, %lu sensor re-inits", d->stats.fps_x100 / 100u,
+             d->stats.fps_x100 % 100u, dropped, i2c, (unsigned long)d->stats.sensor_reinits);
+}
+
+static void stats_tick(th_device_t *d, uint32_t now)
+{
+    const th_port_t *p = d->port;
+    uint32_t dt = now - d->stats_t0;
+    char text[120];
+    if (dt < TH_DEVICE_STATS_MS) return;
+    /* frames * 100 * 1000 / dt without overflow for any realistic rate */
+    d->stats.fps_x100 = (uint16_t)(((uint64_t)(d->stats.frames - d->stats_frames0) * 100000u) / dt);
+    d->stats_t0 = now;
+    d->stats_frames0 = d->stats.frames;
+    th_device_stats_text(d, text, sizeof text);
+    if (p->display_stats) {
+        th_sensor_counters_t c = {TH_LINK_STAT_UNKNOWN, TH_LINK_STAT_UNKNOWN};
+        if (p->sensor_counters) p->sensor_counters(p->ctx, &c);
+        p->display_stats(p->ctx, d->stats.fps_x100, c.dropped_subpages, c.i2c_errors);
+    }
+    if (d->app.mode == TH_MODE_STREAM) th_link_device_send_log(&d->link, 1, text);
+}
+
+/* ---- boot and loop ---------------------------------------------------------------------- */
+
+void th_device_init(th_device_t *d, const th_port_t *port, const th_device_config_t *cfg)
+{
+    th_labels_t labels;
+    th_store_t store;
+    char label_status[96] = "";
+    static char text[1024];
+    long n = -1;
+    memset(d, 0, sizeof *d);
+    d->port = port;
+    if (cfg) d->cfg = *cfg;
+    else th_device_default_config(&d->cfg);
+    d->ta_degc = NAN;
+    g_running = d;
+
+    d->link_ctx.fw_version = d->cfg.fw_version;
+    d->link_ctx.emissivity = d->cfg.emissivity;
+    d->link_ctx.n_model = d->cfg.n_model;
+    d->link_ctx.model_labels = d->cfg.model_labels;
+    d->link_ctx.stats = link_stats;
+    d->link_ctx.eeprom = link_eeprom;
+    d->link_ctx.owner = d;
+    d->link_ctx.app = &d->app;
+    th_link_device_init(&d->link, link_write, (void *)port, th_link_app_commands(), &d->link_ctx);
+
+    /* card: labels now; session, counters and EEPROM backup in card_mounted() */
+    d->sd_ok = (uint8_t)(port->storage_mount && port->storage_mount(port->ctx));
+    if (d->sd_ok && port->storage_read) n = port->storage_read(port->ctx, "labels.txt", text, sizeof text);
+    th_labels_parse(n > 0 ? text : NULL, n > 0 ? (size_t)n : 0, &labels, label_status, sizeof label_status);
+    th_store_init(&store, &labels, 0); /* session 0 = unknown until a card is mounted */
+    th_app_init(&d->app, &d->cfg.app, &store);
+    th_app_set_model_ok(&d->app, d->cfg.n_model > 0 && port->classify != NULL);
+    sensor_start(d);
+    if (d->sd_ok) card_mounted(d);
+    d->stats.sd_mounts = d->sd_ok;
+    d->stats_t0 = port->millis(port->ctx);
+    if (label_status[0]) th_app_set_status(&d->app, TH_STATUS_INFO, label_status);
+    if (!port->link_host_open) {
+        d->host_open = 1;
+        th_link_device_send_hello(&d->link, TH_LINK_ST_UNSOLICITED, 0);
+    }
+}
+
+void th_device_step(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    th_app_input_t in;
+    th_app_actions_t act;
+    uint32_t now = p->millis(p->ctx);
+
+    g_running = d;
+    d->link_ctx.app = &d->app;
+    if (p->link_host_open) {
+        int open = p->link_host_open(p->ctx) ? 1 : 0;
+        if (open && !d->host_open) th_link_device_send_hello(&d->link, TH_LINK_ST_UNSOLICITED, 0);
+        d->host_open = (uint8_t)open;
+    }
+    if (d->debug_log[0]) {
+        th_link_device_send_log(&d->link, 0, d->debug_log);
+        d->debug_log[0] = '\0';
+    }
+
+    in.now_ms = now;
+    in.keys = p->read_keys ? p->read_keys(p->ctx) : 0;
+    if (d->sd_ok && !(p->storage_present && p->storage_present(p->ctx))) {
+        d->sd_ok = 0;
+        d->eeprom_on_card = 0; /* another card may come back */
+    }
+    in.sd_ok = d->sd_ok;
+    in.frame_ready = (uint8_t)sensor_read(d, now);
+    in.sensor_ok = d->sensor_ok;
+    link_poll(d); /* host commands in every mode (PROTOCOL.md) */
+    th_app_step(&d->app, &in, &act);
+
+    if (act.set_refresh && d->sensor_ok && p->sensor_set_refresh) p->sensor_set_refresh(p->ctx, act.refresh_code);
+    if (act.retry_sensor && sensor_start(d)) {
+        d->stats.sensor_reinits++;
+        layout(d);
+    }
+    if (act.retry_sd && p->storage_mount && p->storage_mount(p->ctx)) card_mounted(d);
+    if (act.rescan && p->fs) th_store_rescan(&d->app.store, p->fs);
+    if (act.mode_changed) layout(d);
+    else if (!in.sensor_ok && act.retry_sensor) show_no_sensor(d);
+
+    if (act.render && p->display_frame) p->display_frame(p->ctx, d->temps, d->ta_degc);
+    if (act.infer && p->classify) {
+        th_prediction_t pr;
+        uint32_t us = 0;
+        if (p->classify(p->ctx, d->temps, &pr, &us)) {
+            d->stats.inferences++;
+            d->stats.last_invoke_us = us;
+            if (p->display_prediction)
+                p->display_prediction(p->ctx, &pr, pr.label_index >= 0 && pr.label_index < d->cfg.n_model
+                                                       ? d->cfg.model_labels[pr.label_index] : "uncertain", us);
+            if (act.stream_frame) th_link_device_send_prediction(&d->link, d->frame_ms, pr.label_index, pr.confidence, us);
+        }
+    }
+    if (act.stream_frame) th_link_device_send_frame(&d->link, d->frame_ms, d->ta_degc, d->temps);
+    if (act.capture) do_capture(d, &act);
+    if (act.capture_refused) th_link_device_send_capture(&d->link, act.capture_label, -1, 0);
+    if (act.redraw_status) show_status(d);
+    stats_tick(d, now);
+}
+
+void th_debug_log(const char *text)
+{
+    th_device_t *d = g_running;
+    size_t have, add;
+    if (!d || !text) return;
+    have = strlen(d->debug_log);
+    if (have && have >= TH_LINK_MAX_LOG_TEXT) {
+        d->stats.debug_logs_dropped++;
+        return;
+    }
+    add = strlen(text);
+    if (add > TH_LINK_MAX_LOG_TEXT - have) add = TH_LINK_MAX_LOG_TEXT - have;
+    memcpy(d->debug_log + have, text, add);
+    d->debug_log[have + add] = '\0';
+    /* strip line ends: TFLM sends the text and "\r\n" in two calls */
+    have += add;
+    while (have && (d->debug_log[have - 1] == '\n' || d->debug_log[have - 1] == '\r')) d->debug_log[--have] = '\0';
+}
