@@ -1,5 +1,6 @@
-"""platformio.ini: the project layout points into firmware/, the Wio Terminal env exists, every
-library is pinned and the build flags the core relies on are set."""
+"""platformio.ini rules a change could break: every library pinned (a commit or an exact version),
+the float flags the C/Python parity relies on, the TFLM library's own dependencies pinned and
+ignored, and no source including the replaced Melexis driver."""
 from __future__ import annotations
 
 import configparser
@@ -15,30 +16,13 @@ def load() -> configparser.ConfigParser:
     return cp
 
 
-def test_layout_points_into_firmware():
-    pio = load()["platformio"]
-    assert pio["src_dir"] == "firmware/src" and pio["lib_dir"] == "firmware/lib"
-    assert pio["include_dir"] == "firmware/include" and pio["test_dir"] == "firmware/test"
-    for key in ("src_dir", "lib_dir", "include_dir", "test_dir"):
-        assert (REPO / pio[key]).is_dir(), key
-    assert (REPO / "firmware/src/main.cpp").is_file()
-
-
 def test_wio_terminal_env_pins_every_library_and_sets_flags():
     env = load()["env:seeed_wio_terminal"]
-    assert re.fullmatch(r"atmelsam@\d+\.\d+\.\d+", env["platform"])
-    assert env["board"] == "seeed_wio_terminal" and env["framework"] == "arduino"
+    assert re.fullmatch(r"atmelsam@\d+\.\d+\.\d+", env["platform"]), "platform must be pinned"
     deps = [d.strip() for d in env["lib_deps"].splitlines() if d.strip()]
-    assert len(deps) == 6
     for dep in deps:
         assert re.search(r"\.git#[0-9a-f]{40}$", dep) or re.search(r"@\d+\.\d+\.\d+$", dep), f"unpinned: {dep}"
-    joined = "\n".join(deps)
-    for lib in ("Seeed_Arduino_FS", "Seeed_Arduino_SFUD", "JPEGENC", "tflite-micro-arduino-examples"):
-        assert lib in joined, lib
-    assert "tflite-micro-arduino-examples.git#be370f0" in joined
-    assert "Seeed_Arduino_LCD" not in joined  # bundled in the Seeed core
-    # the MLX90640 driver is no longer used: nothing may include it
-    assert "MLX9064x" not in joined
+    # the MLX90640 driver is no longer used (th_mlx90640 replaces it): nothing may include it
     for src in (REPO / "firmware").rglob("*.[ch]*"):
         text = src.read_text(errors="replace")
         assert "MLX90640_API.h" not in text and "MLX9064X_I2C_Driver.h" not in text, src

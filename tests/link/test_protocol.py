@@ -1,4 +1,6 @@
-"""Python link codec against tests/link/vectors.json, plus behaviour the vectors do not pin."""
+"""Python link decoder on tests/link/vectors.json (the bytes the C codec must produce, see
+test_c_link.py), plus behaviour the vectors do not pin. The vectors are made by the Python encoder
+(make_vectors.py), so the encoder is not checked against them here: the C side is."""
 from __future__ import annotations
 
 import struct
@@ -39,22 +41,6 @@ def build(m: dict):
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in f.items()})
 
 
-def test_crc_cobs_cdegc(vectors):
-    assert zlib.crc32(b"123456789") == 0xCBF43926
-    for c in vectors["crc"]:
-        assert zlib.crc32(unhex(c["data"])) == c["crc"]
-    for c in vectors["cobs"]:
-        assert (cobs.encode(unhex(c["raw"])).hex() or "-") == c["enc"]
-        assert cobs.decode(unhex(c["enc"])) == unhex(c["raw"])
-    for c in vectors["cdegc"]:
-        assert int(p.to_cdegc(np.float32(f32(c["f32"])))) == c["c"], c
-
-
-def test_messages_encode_to_the_vector_bytes(vectors):
-    for m in vectors["messages"]:
-        assert p.encode(build(m), m["seq"]).hex() == m["wire"], m["name"]
-
-
 def test_messages_decode_to_their_fields(vectors):
     for m in vectors["messages"]:
         (raw,) = p.StreamDecoder().feed(bytes.fromhex(m["wire"]))
@@ -89,11 +75,6 @@ def test_noisy_streams(vectors):
         st = s["stats"]
         assert (d.stats.ok, d.stats.crc_errors, d.stats.cobs_errors, d.stats.oversize, d.stats.short) == (
             st["ok"], st["crc_errors"], st["cobs_errors"], st["oversize"], st["short"])
-
-
-def test_vectors_cover_every_kind_of_damage(vectors):
-    tot = {k: sum(s["stats"][k] for s in vectors["streams"]) for k in vectors["streams"][0]["stats"]}
-    assert all(v > 0 for v in tot.values()), tot
 
 
 def test_oversize_payload_is_refused_and_largest_fits():
