@@ -140,8 +140,10 @@ def test_record_command_writes_a_session(presence_csvs, tmp_path, monkeypatch):
 
     person = np.loadtxt(presence_csvs["person"], delimiter=",", dtype=np.float32).reshape(-1, 24, 32)
 
+    eeprom = np.arange(832, dtype=np.uint16) * 37
+
     def connect(port):
-        c = DeviceClient(FakeDevice(person[:40], max_frames=40))
+        c = DeviceClient(FakeDevice(person[:40], max_frames=40, eeprom=eeprom))
         c.connect(stream=True)
         return c
 
@@ -151,6 +153,7 @@ def test_record_command_writes_a_session(presence_csvs, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     s = read_session(out)
     assert len(s) == 25 and np.max(np.abs(s.frames - person[:25])) <= 0.0051
+    assert s.eeprom is not None and np.array_equal(s.eeprom, eeprom)   # the calibration travels along
     assert s.meta["dropped_frames"] == 0 and s.meta["source"] == "tinyheat record fake"
     assert s.meta["stats"]["n_frames"] == 25
     r = CliRunner().invoke(main, ["record", "fake", "--out", str(out), "--frames", "5"])

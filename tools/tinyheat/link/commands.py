@@ -123,7 +123,15 @@ def record_cmd(port, out, max_frames, seconds):
         if out.endswith(".zarr"):  # a session (datasets/SESSION.md): crash-safe, read by play/people
             from ..session.device import DeviceSessionWriter, device_meta
 
-            writer = DeviceSessionWriter(out, device_meta(h, port))
+            smeta = device_meta(h, port)
+            try:  # the sensor's calibration travels with the recording (PROTOCOL.md GET_EEPROM)
+                eeprom = client.read_eeprom()
+                smeta["eeprom"] = "GET_EEPROM at the start of the recording"
+            except LinkError as e:
+                eeprom = None
+                smeta["eeprom"] = f"not available: {e}"
+                click.echo(f"no EEPROM image stored in the session: {e}", err=True)
+            writer = DeviceSessionWriter(out, smeta, eeprom=eeprom)
         else:
             writer = RecordingWriter(out, meta)
     except (FileExistsError, ValueError) as e:

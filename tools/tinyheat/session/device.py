@@ -23,17 +23,17 @@ def device_meta(hello, port: str) -> dict:
     return {"sensor": "MLX90640", "firmware": hello.fw_version, "emissivity": float(hello.emissivity),
             "refresh_hz": REFRESH_HZ.get(hello.rate_code), "rate_code": hello.rate_code,
             "reflected_degC": None, "source": f"tinyheat record {port}", "port": port,
-            "device_session": f"{hello.session:08x}", "protocol": hello.proto,
-            "eeprom": "not sent by protocol version %d" % hello.proto}
+            "device_session": f"{hello.session:08x}", "protocol": hello.proto}
 
 
 class DeviceSessionWriter:
     """Same calls as :class:`tinyheat.link.recording.RecordingWriter` (``add``, ``count``,
-    ``close``) writing a session folder instead of an ``.npz``. SessionError if ``out`` exists."""
+    ``close``) writing a session folder instead of an ``.npz``. ``eeprom``: the sensor's (832,)
+    uint16 calibration image (``DeviceClient.read_eeprom``) or None. SessionError if ``out`` exists."""
 
-    def __init__(self, out, meta: dict | None = None, sync_every_s: float = 1.0):
+    def __init__(self, out, meta: dict | None = None, sync_every_s: float = 1.0, eeprom=None):
         self.w = SessionWriter(out, meta=meta, start=datetime.now(timezone.utc), sync_every_s=sync_every_s,
-                               resolution=(24, 32))
+                               resolution=(24, 32), eeprom=eeprom)
         self.out = self.w.path
         self._t0: int | None = None
         self._last = None
