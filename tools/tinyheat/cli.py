@@ -15,6 +15,8 @@ COMMANDS = {
     "quantize": "tinyheat.workflow.commands:quantize_cmd",
     "export": "tinyheat.workflow.commands:export_cmd",
     "evaluate": "tinyheat.workflow.commands:evaluate_cmd",
+    "check": "tinyheat.workflow.check:check_cmd",
+    "tune": "tinyheat.workflow.commands:tune_cmd",
     "run": "tinyheat.workflow.commands:run_cmd",
     "bench": "tinyheat.workflow.bench:bench_cmd",
     "monitor": "tinyheat.link.commands:monitor_cmd",

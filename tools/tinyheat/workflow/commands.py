@@ -109,38 +109,141 @@ def evaluate_cmd(run, dataset, json_path):
     click.echo(f"wrote {path}")
 
 
+RECIPE_CHOICES = ["auto", *sorted(RECIPES)]
+
+
+def _echo_selection(sel) -> None:
+    from ..training.selection import format_table
+
+    d = sel.plan.describe()
+    click.echo(f"protocol: {d['kind']}, {d['folds']} folds (test sizes {d['test_sizes']}), gap {d['gap_frames']} frames")
+    for note in d["notes"]:
+        click.echo(f"note: {note}")
+    click.echo(format_table(sel))
+
+
+def _fmt_cv(name: str, m: dict) -> str:
+    iv = m.get("interval_90") or [float("nan")] * 2
+    return _fmt_metrics(name, m) + f"  90% interval [{iv[0]:.2f}, {iv[1]:.2f}]"
+
+
+@click.command("tune")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+              help="Most epochs per candidate (successive halving stops all but the best third at a third of it).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON.")
+@click.option("--force", is_flag=True, help="Overwrite --json if it exists.")
+def tune_cmd(dataset, epochs, json_path, force):
+    """Recipe selection table only: every candidate's cross-validated score and cost on DATASET."""
+    import json
+
+    from ..training.cv import DatasetTooSmall
+    from .steps import load, select_recipe
+
+    if json_path and Path(json_path).exists() and not force:
+        raise click.ClickException(f"{json_path} exists: pass --force to overwrite it")
+    data = load(dataset)
+    click.echo(f"{dataset}: {len(data)} samples {data.counts()}")
+    try:
+        sel = select_recipe(data, "auto", epochs, echo=click.echo)
+    except DatasetTooSmall as e:
+        raise click.ClickException(str(e)) from None
+    _echo_selection(sel)
+    click.echo(f"selection: {sel.seconds:.0f} s")
+    if json_path:
+        Path(json_path).write_text(json.dumps({"dataset": str(Path(dataset).resolve()), "protocol": sel.plan.describe(),
+                                               "table": sel.table}, indent=2) + "\n")
+        click.echo(f"wrote {json_path}")
+
+
 @click.command("run")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
 @click.option("--firmware", type=click.Path(file_okay=False), default="firmware", show_default=True)
-@click.option("--recipe", type=click.Choice(sorted(RECIPES)), default="default", show_default=True)
-@click.option("--epochs", type=int, default=None, help="Override the recipe's maximum epochs.")
-@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning before conversion.")
+@click.option("--recipe", type=click.Choice(RECIPE_CHOICES), default="auto", show_default=True,
+              help="auto: select input and architecture by cross-validation; else a fixed recipe.")
+@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+              help="Most epochs per candidate; the deployed model's epochs are chosen by CV up to this.")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
-def run_cmd(dataset, out, firmware, recipe, epochs, qat, allow_lsb):
-    """Train, quantize, evaluate (TFLM) and export in one go: the main job."""
-    from ..deploy.export import BudgetError
-    from .pipeline import evaluate_run, export_run, quantize_run, train_run
-    from ..training.recipes import get_recipe
-    from ..deploy.tflm_check import TFLMParityError
+@click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
+def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
+    """Check the data, select a recipe by CV, refit on every sample, quantize, check in TFLM, export."""
+    import time
 
-    click.echo(f"[1/4] train on {dataset}")
-    r = get_recipe(recipe, **({"epochs": epochs} if epochs else {}))
-    run = train_run(dataset, out, r)
-    _echo_train(run)
-    click.echo("[2/4] quantize to int8 and check in TFLM")
+    from ..deploy.export import BudgetError, export_model
+    from ..deploy.tflm_check import TFLMParityError, tflm_version
+    from ..training import plots
+    from ..training.cv import DatasetTooSmall
+    from ..training.model import layer_macs
+    from ..training.selection import cv_report, refit
+    from .check import check_dataset, format_check
+    from .steps import cv_int8, load, model_card, quantize_model, select_recipe, write_run
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise click.ClickException(f"{out} exists and is not empty: pass --force to overwrite it")
+    data = load(dataset)
+    click.echo(f"[1/5] check {dataset}: {len(data)} samples {data.counts()}")
     try:
-        _echo_quant(quantize_run(run, qat=qat, allow_lsb=allow_lsb))
+        report = check_dataset(data)
+        click.echo(format_check(report))
+        click.echo(f"[2/5] select a recipe ({'search space' if recipe == 'auto' else recipe}), up to {epochs} epochs")
+        sel = select_recipe(data, recipe, epochs, echo=click.echo)
+    except DatasetTooSmall as e:
+        raise click.ClickException(str(e)) from None
+    _echo_selection(sel)
+    cvf = cv_report(data, sel)
+    click.echo(f"[3/5] refit {sel.winner.candidate.name} on all {len(data)} samples for {sel.epochs} epochs "
+               f"(epoch count chosen by CV)")
+    tr = refit(data, sel.winner.candidate, sel.epochs)
+    click.echo("[4/5] quantize to int8, check TFLM against TFLite, int8 CV estimate")
+    try:
+        q = quantize_model(tr.model, data, tr.recipe, allow_lsb)
     except TFLMParityError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"[3/4] evaluate int8 in TFLM on all of {dataset}")
-    ev, path = evaluate_run(run, dataset)
-    click.echo(_fmt_metrics("all", ev["int8"]) + f"  -> {path.name} (includes training samples)")
-    click.echo(f"[4/4] export to {Path(firmware) / 'lib' / 'tinyheat_model'}")
+    cvi = cv_int8(data, sel)["metrics"]
+    cvi["interpreter"] = tflm_version()
+    click.echo("cross-validated estimate (models that never saw the held-out samples; the deployed model saw all):")
+    click.echo(_fmt_cv("float", cvf))
+    click.echo(_fmt_cv("int8", cvi))
+    for f in cvf["folds"]:
+        click.echo(f"  {f['fold']:>12}: n={f['n']:<4} balanced accuracy {f['balanced_accuracy']:.3f}")
+    layers = layer_macs(tr.model)
+    from ..deploy.export import exported_arena_bytes
+
+    model_info = {"parameters": int(tr.model.count_params()), "macs": int(sum(r["macs"] for r in layers)),
+                  "layers": layers, "tflite_bytes": len(q.tflite), "arena_measured_bytes": q.arena_measured_bytes,
+                  "arena_bytes": exported_arena_bytes(q.arena_measured_bytes), "ops": q.ops}
+    split = {**sel.plan.describe(), "test": int(len(data)), "train": int(len(data)), "val": 0,
+             "deployed_model": f"refit on all {len(data)} samples for {sel.epochs} epochs"}
+    metrics = {"labels": data.labels, "dataset": str(Path(dataset).resolve()), "recipe": tr.recipe.name,
+               "split": split, "float": cvf, "int8": cvi, "tflm_parity": q.parity, "model": model_info,
+               "training": {"epochs": sel.epochs, "refit_seconds": round(tr.seconds, 2),
+                            "selection_seconds": round(sel.seconds, 1)},
+               "check": report}
+    card = model_card(data.labels, tr.recipe, q, {k: model_info[k] for k in ("parameters", "macs", "layers")},
+                      metrics, str(out))
+    files = {
+        "run.json": {"dataset": str(Path(dataset).resolve()), "labels": data.labels, "recipe": tr.recipe.to_dict(),
+                     "split_files": {"train": data.files.tolist(), "val": [], "test": []},
+                     "protocol": sel.plan.describe()},
+        "selection.json": {"protocol": sel.plan.describe(), "table": sel.table},
+        "metrics.json": metrics,
+        "model.keras": lambda p: tr.model.save(p),
+        "model_int8.tflite": q.tflite,
+        "model_card.json": card,
+        "confusion.png": lambda p: plots.plot_confusion({"float (CV)": cvf["confusion_matrix"],
+                                                          "int8 TFLM (CV)": cvi["confusion_matrix"]}, data.labels, p),
+    }
+    write_run(out, files, force=True)
+    click.echo(f"wrote {out}/: {', '.join(files)}")
+    click.echo(f"[5/5] export to {Path(firmware) / 'lib' / 'tinyheat_model'}")
     try:
-        for f in export_run(run, firmware):
+        for f in export_model(q.tflite, card, firmware):
             click.echo(f"wrote {f}")
-    except BudgetError as e:
+    except (BudgetError, ValueError, OSError) as e:
         raise click.ClickException(str(e)) from None
+    click.echo(f"done in {time.perf_counter() - t0:.0f} s")

@@ -1,0 +1,154 @@
+"""The main job as steps with explicit inputs and outputs, chained in memory by :func:`run_job`.
+
+    load(dataset) -> LabelledFrames                      (once per run)
+    check_dataset(data) -> report                          (workflow.check)
+    select_recipe(data, ...) -> Selection                  (CV over candidates; training.selection)
+    refit_model(data, selection) -> Trainer                (every sample, epochs fixed by CV)
+    quantize_model(model, data, recipe) -> QuantResult     (int8, TFLM vs TFLite parity, arena)
+    cv_int8(data, selection) -> metrics                    (int8 in TFLM on each fold's held-out samples)
+    write_run(out, ...) -> [Path]                          (the run folder, written once, at the end)
+    export (deploy.export.export_model)                    (firmware files)
+
+Nothing is read back from files between steps and no step modifies a file another one wrote.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+
+
+def load(dataset: str | Path):
+    """Load a dataset folder; any problem becomes a one-line click.ClickException."""
+    from ..dataset import sample_format as sf
+    from ..training.data import load_dataset
+
+    try:
+        return load_dataset(dataset)
+    except (FileNotFoundError, ValueError, sf.SampleError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+
+
+@dataclass
+class QuantResult:
+    """int8 model and what was measured on it: tflite bytes, io quantization, parity, arena, ops."""
+
+    tflite: bytes
+    io: dict
+    parity: dict
+    arena_measured_bytes: int
+    ops: list[str]
+
+    @property
+    def card_input(self) -> dict:
+        return self.io["input"]
+
+
+def representative(data, recipe, idx=None, limit: int = 300) -> np.ndarray:
+    from ..training.preprocess import normalize
+
+    idx = np.arange(len(data)) if idx is None else np.asarray(idx)
+    if len(idx) > limit:
+        idx = idx[np.linspace(0, len(idx) - 1, limit).round().astype(int)]
+    return normalize(data.frames[idx], recipe.input)
+
+
+def quantize_model(model, data, recipe, allow_lsb: int = 1) -> QuantResult:
+    """PTQ int8 of ``model`` calibrated on ``data``'s frames; TFLM and TFLite compared on every frame.
+
+    The comparison is an interpreter-agreement check, not a metric. Raises TFLMParityError.
+    """
+    from ..deploy.quantize import convert_int8
+    from ..deploy.tflm_check import check_parity, io_quantization, measure_arena_bytes, model_ops
+    from ..training.preprocess import quantize_input
+
+    tflite = convert_int8(model, representative(data, recipe))
+    io = io_quantization(tflite)
+    x = quantize_input(data.frames, {**recipe.input.to_dict(), **io["input"]})
+    _, parity = check_parity(tflite, x, allow_lsb)
+    return QuantResult(tflite, io, parity, measure_arena_bytes(tflite), model_ops(tflite))
+
+
+def cv_int8(data, sel) -> dict:
+    """int8 (PTQ, run in TFLM) predictions of the winner's fold models on their held-out samples.
+
+    Returns ``{"metrics": classification_metrics + interval, "tflite_bytes": of fold 0}``.
+    """
+    from ..deploy.quantize import convert_int8
+    from ..deploy.tflm_check import io_quantization, run_tflm
+    from ..training.cv import bootstrap_interval
+    from ..training.metrics import classification_metrics
+    from ..training.model import build_model
+    from ..training.preprocess import quantize_input
+
+    w, e = sel.winner, sel.epochs
+    preds, size = [], 0
+    for k, split in enumerate(sel.plan.splits):
+        recipe = w.recipes[k]
+        model = build_model(recipe, len(data.labels))
+        model.set_weights(w.weights[e][k])
+        tfl = convert_int8(model, representative(data, recipe, split.train))
+        size = size or len(tfl)
+        x = quantize_input(data.frames[split.test], {**recipe.input.to_dict(), **io_quantization(tfl)["input"]})
+        preds.append(run_tflm(tfl, x).argmax(1) if len(x) else np.zeros(0, int))
+    m = classification_metrics(np.concatenate(sel.y_folds), np.concatenate(preds), data.labels)
+    lo, hi = bootstrap_interval(sel.y_folds, preds)
+    m.update({"estimate": "cross-validated, int8 in TFLM (each fold's model quantized on its own training frames)",
+              "interval_90": [round(lo, 4), round(hi, 4)]})
+    return {"metrics": m, "tflite_bytes": size}
+
+
+def select_recipe(data, recipe: str = "auto", epochs: int = 24, echo=None):
+    """CV plan + selection. ``recipe``: ``auto`` (the search space) or a fixed recipe name."""
+    from ..training.cv import plan_cv
+    from ..training.selection import fixed_candidate, search_space, select
+
+    plan = plan_cv(data)
+    cands = search_space(epochs) if recipe == "auto" else [fixed_candidate(recipe, epochs)]
+    return select(data, plan, cands, epochs=epochs, echo=echo)
+
+
+def model_card(labels, recipe, q: QuantResult, model_info: dict, metrics: dict, run_path: str) -> dict:
+    from ..deploy.export import exported_arena_bytes
+    from ..deploy.tflm_check import tflm_version
+
+    return {
+        "format": "tinyheat-model-card/1", "run": run_path, "labels": labels,
+        "input": {**q.io["input"], **recipe.input.to_dict()}, "output": q.io["output"], "ops": q.ops,
+        "arena_bytes": exported_arena_bytes(q.arena_measured_bytes), "arena_measured_bytes": q.arena_measured_bytes,
+        "tflite_bytes": len(q.tflite), "interpreter": tflm_version(), "model": model_info,
+        "recipe": recipe.to_dict(), "split": metrics["split"],
+        "metrics": {"estimate": "cross-validated (the deployed model trained on every sample)",
+                    "float_balanced_accuracy": metrics["float"]["balanced_accuracy"],
+                    "int8_balanced_accuracy": metrics["int8"]["balanced_accuracy"],
+                    "int8_accuracy": metrics["int8"]["accuracy"],
+                    "int8_interval_90": metrics["int8"].get("interval_90"),
+                    "int8_per_class": metrics["int8"]["per_class"]},
+    }
+
+
+def write_run(out: Path, files: dict[str, object], force: bool = False) -> list[Path]:
+    """Write every file of a run folder in one go: ``{name: bytes | str | dict (JSON) | callable(path)}``."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise click.ClickException(f"{out} exists and is not empty: pass --force to overwrite it")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, obj in files.items():
+            p = out / name
+            if isinstance(obj, bytes):
+                p.write_bytes(obj)
+            elif isinstance(obj, str):
+                p.write_text(obj)
+            elif callable(obj):
+                obj(p)
+            else:
+                p.write_text(json.dumps(obj, indent=2) + "\n")
+            written.append(p)
+    except OSError as e:
+        raise click.ClickException(f"cannot write the run folder {out}: {e}") from None
+    return written
