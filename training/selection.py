@@ -25,7 +25,7 @@ architectures (conv + ReLU blocks, flatten, dropout 0.3, dense 16, logits; mixup
 
 Protocol (:mod:`tinyheat.training.cv`): every candidate is trained on every fold with successive
 halving (Jamieson & Talwalkar 2016, arXiv:1502.07943): all candidates to a third of the epochs,
-the best third on to the full count; scores are taken at 1/3, 2/3 and all of the epochs and pooled
+the best third, and any candidate within noise of the leader, on to the full count; scores are taken at 1/3, 2/3 and all of the epochs and pooled
 over folds. The
 winner is the cheapest candidate (fewest MACs) whose pooled balanced accuracy is within noise of
 the best: ``best - score <= max(0.02, standard error of the per-fold paired difference)``. Its
@@ -265,7 +265,10 @@ def select(data: LabelledFrames, plan: CVPlan, candidates: list[Candidate], epoc
                      f"  ({cs.seconds:.0f} s)")
         if half < epochs:
             ranked = sorted(scores, key=lambda s: -s.pooled(y_folds, s.best_epoch(y_folds)))
-            for cs in ranked[: math.ceil(len(ranked) / 3)]:
+            lead, el = ranked[0], ranked[0].best_epoch(y_folds)
+            go_on = [s for i, s in enumerate(ranked) if i < math.ceil(len(ranked) / 3)
+                     or within_noise(lead, s, y_folds, el, s.best_epoch(y_folds))]
+            for cs in go_on:
                 _score_until(data, plan, cs, trainers[id(cs)], epochs, checkpoints)
                 if echo:
                     echo(f"  {cs.candidate.name:<22} {epochs:>3} epochs: "

@@ -175,7 +175,7 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     from ..deploy.export import BudgetError, export_model
     from ..deploy.tflm_check import TFLMParityError, tflm_version
     from ..training import plots
-    from ..training.cv import DatasetTooSmall
+    from ..training.cv import DatasetTooSmall, validate_dataset
     from ..training.model import layer_macs
     from ..training.selection import cv_report, refit
     from .check import check_dataset, format_check
@@ -188,6 +188,7 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     data = load(dataset)
     click.echo(f"[1/5] check {dataset}: {len(data)} samples {data.counts()}")
     try:
+        validate_dataset(data)
         report = check_dataset(data)
         click.echo(format_check(report))
         click.echo(f"[2/5] select a recipe ({'search space' if recipe == 'auto' else recipe}), up to {epochs} epochs")
