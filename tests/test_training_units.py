@@ -118,7 +118,7 @@ def test_layer_macs_on_known_architecture():
 
 
 def test_export_refuses_an_oversized_model(tmp_path):
-    import tf_keras as keras
+    from tinyheat.training.model import keras
 
     from tinyheat.deploy.export import BudgetError, export_model
     from tinyheat.deploy.quantize import convert_int8

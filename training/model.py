@@ -1,4 +1,4 @@
-"""The small CNN (tf_keras / Keras 2, so tensorflow-model-optimization QAT can wrap it) and its cost.
+"""The small CNN (Keras 3 as bundled with TensorFlow) and its cost.
 
 Input (24, 32, 1) float32 (the normalized frame, FORMAT.md section 5), output one logit per label.
 The architecture avoids ops without an optimized CMSIS-NN kernel on the Cortex-M4F (no global
@@ -8,23 +8,30 @@ There is no softmax layer: TFLM's int8 SOFTMAX and TFLite's reference kernel dis
 step on some inputs (measured here: 2 of 1000 random inputs), which would defeat the bit-exact
 TFLM check. Softmax is applied to the dequantized logits in float instead
 (:func:`tinyheat.training.preprocess.probabilities`, and the firmware's post-processing).
+
+Quantization-aware training (``tinyheat quantize --qat``) needs the same network in tf_keras
+(Keras 2, optional extra ``[qat]``): :func:`build_model` takes the Keras module to build with, and
+the two have the same weight order, so weights move with ``get_weights``/``set_weights``.
 """
 from __future__ import annotations
 
-import os
+import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from ..tfenv import keras as _keras
+from .recipes import Recipe
 
-import numpy as np  # noqa: E402
-import tf_keras as keras  # noqa: E402
-
-from .recipes import Recipe  # noqa: E402
+keras = _keras()
 
 INPUT_SHAPE = (24, 32, 1)
 
 
-def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
-    """A compiled tf_keras Sequential model for ``recipe`` with ``num_classes`` softmax outputs."""
+def build_model(recipe: Recipe, num_classes: int, keras_module=None) -> keras.Model:
+    """A compiled Sequential model for ``recipe`` with ``num_classes`` logit outputs.
+
+    ``keras_module``: the Keras to build with (default Keras 3; ``tf_keras`` for QAT). Seeds
+    Python, NumPy and TensorFlow with ``recipe.seed`` first, so weights are reproducible.
+    """
+    keras = keras_module or globals()["keras"]
     keras.utils.set_random_seed(recipe.seed)
     layers = [keras.layers.Input(INPUT_SHAPE, name="thermal")]
     for i, (filters, kernel, stride, pool) in enumerate(recipe.conv):
@@ -41,11 +48,12 @@ def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
             layers.append(keras.layers.Dropout(recipe.dropout, name="dropout_hidden"))
     layers.append(keras.layers.Dense(num_classes, name="logits"))
     model = keras.Sequential(layers, name=f"tinyheat_{recipe.name}")
-    compile_model(model, recipe)
+    compile_model(model, recipe, keras)
     return model
 
 
-def compile_model(model: keras.Model, recipe: Recipe) -> None:
+def compile_model(model: keras.Model, recipe: Recipe, keras_module=None) -> None:
+    keras = keras_module or globals()["keras"]
     model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
                   metrics=["accuracy"])
@@ -59,16 +67,16 @@ def layer_macs(model: keras.Model) -> list[dict]:
     """
     rows = []
     for layer in model.layers:
-        out = tuple(int(d) for d in layer.output_shape[1:])
+        out = tuple(int(d) for d in layer.output.shape[1:])
         macs = 0
         if isinstance(layer, keras.layers.DepthwiseConv2D):
             kh, kw = layer.kernel_size
             macs = int(np.prod(out)) * kh * kw
         elif isinstance(layer, keras.layers.Conv2D):
             kh, kw = layer.kernel_size
-            macs = int(np.prod(out)) * kh * kw * int(layer.input_shape[-1])
+            macs = int(np.prod(out)) * kh * kw * int(layer.input.shape[-1])
         elif isinstance(layer, keras.layers.Dense):
-            macs = int(layer.input_shape[-1]) * int(layer.units)
+            macs = int(layer.input.shape[-1]) * int(layer.units)
         rows.append({"layer": layer.name, "type": type(layer).__name__, "output_shape": list(out),
                      "params": int(layer.count_params()), "macs": macs})
     return rows

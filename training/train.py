@@ -47,7 +47,7 @@ def fit(data: LabelledFrames, split: Split, recipe: Recipe, progress: bool = Tru
     """Train on ``split.train``, early-stop on ``split.val`` (lowest val loss, weights restored).
 
     A fresh augmentation of the training frames is drawn every epoch (seeded by ``recipe.seed``).
-    ``recipe.patience == 0`` trains all ``recipe.epochs``. ``model``: start from this compiled model
+    ``recipe.patience == 0`` (or an empty val block) trains all ``recipe.epochs``. ``model``: start from this compiled model
     (used by QAT fine-tuning) instead of building one.
     """
     import time
@@ -57,8 +57,9 @@ def fit(data: LabelledFrames, split: Split, recipe: Recipe, progress: bool = Tru
     rng = np.random.default_rng(recipe.seed)
     model = model if model is not None else build_model(recipe, k)
     xtr_degc, ytr = data.frames[split.train], data.y[split.train]
+    has_val = len(split.val) > 0
     xva = normalize(data.frames[split.val], recipe.input)
-    yva = keras.utils.to_categorical(data.y[split.val], k)
+    yva = keras.utils.to_categorical(data.y[split.val], k) if has_val else None
     ytr_1h = keras.utils.to_categorical(ytr, k)
     cw = class_weights(ytr, k) if recipe.class_weighting else None
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
@@ -70,17 +71,17 @@ def fit(data: LabelledFrames, split: Split, recipe: Recipe, progress: bool = Tru
         if recipe.mixup_alpha:
             xtr, ytr_fit = mixup(xtr, ytr_1h, recipe.mixup_alpha, rng)
         h = model.fit(xtr, ytr_fit, batch_size=recipe.batch_size, epochs=1, verbose=0, shuffle=True,
-                      class_weight=cw, validation_data=(xva, yva))
+                      class_weight=cw, validation_data=(xva, yva) if has_val else None)
         for key in history:
-            history[key].append(float(h.history[key][0]))
-        vl = history["val_loss"][-1]
+            history[key].append(float(h.history[key][0]) if key in h.history else float("nan"))
+        vl = history["val_loss"][-1] if has_val else np.inf
         if vl < best[0] - 1e-4:
             best = (vl, epoch + 1, model.get_weights())
         bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", val_loss=f"{vl:.3f}",
                         val_acc=f"{history['val_accuracy'][-1]:.2f}")
-        if recipe.patience and epoch + 1 - best[1] >= recipe.patience:
+        if has_val and recipe.patience and epoch + 1 - best[1] >= recipe.patience:
             break
-    if recipe.patience:
+    if has_val and recipe.patience:
         model.set_weights(best[2])
         best_epoch = best[1]
     else:

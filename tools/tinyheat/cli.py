@@ -43,8 +43,17 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tinyheat")
+@click.option("--verbose", is_flag=True, is_eager=True, expose_value=False,
+              callback=lambda ctx, param, value: _set_verbose(value),
+              help="Show TensorFlow's native log lines (hidden by default).")
 def main():
     """tinyheat: MLX90640 thermal samples -> int8 TFLite-Micro classifier for the Wio Terminal."""
+
+
+def _set_verbose(on: bool) -> None:
+    from .tfenv import set_verbose
+
+    set_verbose(on)
 
 
 if __name__ == "__main__":

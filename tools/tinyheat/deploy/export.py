@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 
 from .tflm_check import RESOLVER_METHODS
+from .device_view import device_constants
+from .tflm_support import PINNED_TFLM, check_tflm_support
 
 #: Wio Terminal budget for the model (see README "Device budgets"). The SAMD51 has 496 KB of usable
 #: flash and 192 KB of RAM; the firmware without a model links to about 164 KB flash and 37 KB
@@ -122,10 +124,17 @@ def export_model(tflite: bytes, card: dict, firmware_dir: str | Path, budget: di
     """Check the budget, then write the four model files into ``firmware_dir/lib/tinyheat_model``.
 
     ``card`` must hold labels, input, output, ops, arena_bytes, arena_measured_bytes, model, metrics,
-    run. Raises BudgetError (nothing written) if the model exceeds ``budget``.
+    run. Raises BudgetError (nothing written) if the model exceeds ``budget``, and
+    tflm_support.UnsupportedByDeviceError (nothing written) if the device's pinned TFLM cannot run
+    it exactly (an op, op version, tensor type or per-channel dense weights it lacks).
     """
     check_budget(len(tflite), card["arena_bytes"], budget)
-    card = dict(card, tflite_bytes=len(tflite), resolver_ops=resolver_ops(card["ops"]), budget=budget)
+    check_tflm_support(tflite)
+    # the smoothing/threshold the target firmware applies (its config; else the package's firmware)
+    has_config = (Path(firmware_dir) / "include" / "tinyheat_config.h").is_file()
+    post = {k: v for k, v in device_constants(firmware_dir if has_config else None).items() if k != "source"}
+    card = dict(card, tflite_bytes=len(tflite), resolver_ops=resolver_ops(card["ops"]), budget=budget,
+                tflm=PINNED_TFLM, device_postprocess={**post, "source": "include/tinyheat_config.h"})
     out = Path(firmware_dir) / MODEL_LIB
     out.mkdir(parents=True, exist_ok=True)
     files = {

@@ -1,8 +1,10 @@
 """Run an int8 .tflite in the real TensorFlow Lite Micro interpreter and in TFLite's reference kernels.
 
 ``tflite_micro.runtime.Interpreter`` (PyPI ``tflite-micro``) is the TFLM C++ interpreter; it matches
-``tf.lite.Interpreter`` bit for bit when that uses ``OpResolverType.BUILTIN_REF`` (reference
-kernels). :func:`check_parity` fails loudly when they differ.
+LiteRT's interpreter (``ai_edge_litert.interpreter.Interpreter``, PyPI ``ai-edge-litert``, the
+successor of the deprecated ``tf.lite.Interpreter``) bit for bit when that uses
+``OpResolverType.BUILTIN_REF`` (reference kernels). :func:`check_parity` fails loudly when they differ.
+Neither needs TensorFlow itself.
 """
 from __future__ import annotations
 
@@ -11,8 +13,6 @@ import os
 import warnings
 
 import numpy as np
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: TFLite builtin op name -> tflite::MicroMutableOpResolver method (TFLM micro_mutable_op_resolver.h).
 RESOLVER_METHODS = {
@@ -82,18 +82,20 @@ def io_quantization(tflite_bytes: bytes) -> dict:
 
 
 def _ref_interpreter(tflite_bytes: bytes):
-    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    with warnings.catch_warnings():
+    from ..tfenv import native_stderr_silenced
+
+    with warnings.catch_warnings(), native_stderr_silenced():
         warnings.simplefilter("ignore")
-        interp = tf.lite.Interpreter(model_content=bytes(tflite_bytes),
-                                     experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
-    interp.allocate_tensors()
+        interp = Interpreter(model_content=bytes(tflite_bytes),
+                             experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        interp.allocate_tensors()
     return interp
 
 
 def run_tflite_ref(tflite_bytes: bytes, inputs: np.ndarray) -> np.ndarray:
-    """int8 inputs (n, 24, 32, 1) -> int8 outputs (n, k) with TFLite's reference kernels."""
+    """int8 inputs (n, 24, 32, 1) -> int8 outputs (n, k) with LiteRT's reference kernels."""
     interp = _ref_interpreter(tflite_bytes)
     i_idx = interp.get_input_details()[0]["index"]
     o_idx = interp.get_output_details()[0]["index"]
@@ -135,7 +137,7 @@ def check_parity(tflite_bytes: bytes, inputs: np.ndarray, allow_lsb: int = 0) ->
               "max_abs_diff": int(diff.max(initial=0)), "top1_differences": top1, "allowed_lsb": int(allow_lsb)}
     if report["max_abs_diff"] > allow_lsb or top1:
         first = int(np.argmax(rows))
-        raise TFLMParityError(f"TFLM and tf.lite (BUILTIN_REF) outputs differ on {report['differing_inputs']} "
+        raise TFLMParityError(f"TFLM and LiteRT (BUILTIN_REF) outputs differ on {report['differing_inputs']} "
                               f"of {len(inputs)} inputs ({top1} top-1 changes); first at #{first}: TFLM "
                               f"{micro[first].tolist()} vs reference {ref[first].tolist()} "
                               f"(max |diff| {report['max_abs_diff']}, allowed {allow_lsb})")

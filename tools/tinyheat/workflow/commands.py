@@ -14,6 +14,13 @@ def _fmt_metrics(name: str, m: dict) -> str:
             f"(n={m['n']}; {per})")
 
 
+def _fmt_device(d: dict) -> str:
+    return (f"device: balanced accuracy per frame {d['per_frame_balanced_accuracy']:.3f}, smoothed over "
+            f"{d['smooth_frames']} frames {d['smoothed_balanced_accuracy']:.3f}, as shown "
+            f"{d['shown_balanced_accuracy']:.3f} ('uncertain' below {d['uncertain_below']:.2f} on "
+            f"{100 * d['uncertain_rate']:.1f} % of frames)")
+
+
 def _echo_train(run) -> None:
     m = run.metrics()
     s = m["split"]
@@ -27,9 +34,9 @@ def _echo_quant(m: dict) -> None:
     click.echo(_fmt_metrics("int8", m["int8"]) + f"  [{m['int8']['interpreter']}]")
     p = m["tflm_parity"]
     if p["identical"]:
-        click.echo(f"TFLM vs tf.lite reference kernels: identical on {p['inputs']} inputs")
+        click.echo(f"TFLM vs LiteRT reference kernels: identical on {p['inputs']} inputs")
     else:
-        click.secho(f"WARNING: TFLM vs tf.lite reference kernels differ on {p['differing_inputs']} of {p['inputs']} "
+        click.secho(f"WARNING: TFLM vs LiteRT reference kernels differ on {p['differing_inputs']} of {p['inputs']} "
                     f"inputs by at most {p['max_abs_diff']} step (a requantization rounding tie; top-1 identical; "
                     f"--allow-lsb 0 refuses this)",
                     fg="yellow", err=True)
@@ -59,18 +66,20 @@ def train_cmd(dataset, out, recipe, epochs, seed, patience):
 
 @click.command("quantize")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning (tensorflow-model-optimization) first.")
+@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning first (needs the optional extra: pip install 'tinyheat[qat]').")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
 def quantize_cmd(run, qat, allow_lsb):
     """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena."""
     from .pipeline import quantize_run
+    from ..deploy.quantize import QATUnavailableError
     from ..deploy.tflm_check import TFLMParityError
+    from ..deploy.tflm_support import UnsupportedByDeviceError
 
     try:
         m = quantize_run(run, qat=qat, allow_lsb=allow_lsb)
-    except TFLMParityError as e:
+    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError) as e:
         raise click.ClickException(str(e)) from None
     _echo_quant(m)
 
@@ -106,6 +115,7 @@ def evaluate_cmd(run, dataset, json_path):
     except (FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(_fmt_metrics("int8", out["int8"]))
+    click.echo(_fmt_device(out["device"]))
     click.echo(f"wrote {path}")
 
 
@@ -174,6 +184,7 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
 
     from ..deploy.export import BudgetError, export_model
     from ..deploy.tflm_check import TFLMParityError, tflm_version
+    from ..deploy.tflm_support import UnsupportedByDeviceError
     from ..training import plots
     from ..training.cv import DatasetTooSmall, validate_dataset
     from ..training.model import layer_macs
@@ -203,13 +214,15 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     click.echo("[4/5] quantize to int8, check TFLM against TFLite, int8 CV estimate")
     try:
         q = quantize_model(tr.model, data, tr.recipe, allow_lsb)
-    except TFLMParityError as e:
+    except (TFLMParityError, UnsupportedByDeviceError) as e:
         raise click.ClickException(str(e)) from None
-    cvi = cv_int8(data, sel)["metrics"]
+    c8 = cv_int8(data, sel)
+    cvi, device = c8["metrics"], c8["device"]
     cvi["interpreter"] = tflm_version()
     click.echo("cross-validated estimate (models that never saw the held-out samples; the deployed model saw all):")
     click.echo(_fmt_cv("float", cvf))
     click.echo(_fmt_cv("int8", cvi))
+    click.echo(_fmt_device(device))
     for f in cvf["folds"]:
         click.echo(f"  {f['fold']:>12}: n={f['n']:<4} balanced accuracy {f['balanced_accuracy']:.3f}")
     layers = layer_macs(tr.model)
@@ -221,7 +234,8 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     split = {**sel.plan.describe(), "test": int(len(data)), "train": int(len(data)), "val": 0,
              "deployed_model": f"refit on all {len(data)} samples for {sel.epochs} epochs"}
     metrics = {"labels": data.labels, "dataset": str(Path(dataset).resolve()), "recipe": tr.recipe.name,
-               "split": split, "float": cvf, "int8": cvi, "tflm_parity": q.parity, "model": model_info,
+               "split": split, "float": cvf, "int8": cvi, "device": device, "tflm_parity": q.parity,
+               "model": model_info,
                "training": {"epochs": sel.epochs, "refit_seconds": round(tr.seconds, 2),
                             "selection_seconds": round(sel.seconds, 1)},
                "check": report}

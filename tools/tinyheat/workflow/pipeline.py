@@ -3,7 +3,7 @@
 A run folder ``RUN/`` holds:
 
 - ``run.json``: recipe, labels, dataset path and the exact split (files per block);
-- ``model.keras``: the float tf_keras model; ``model_int8.tflite``: the int8 model;
+- ``model.keras``: the float Keras 3 model; ``model_int8.tflite``: the int8 model;
 - ``metrics.json``: float and int8 metrics on the held-out block, the split, the model's cost;
 - ``confusion.png``, ``curves.png``; ``model_card.json`` after export;
 - ``eval-<dataset>.json`` from ``tinyheat evaluate``.
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..deploy import export as export_mod
+from ..deploy.device_view import device_metrics
 from ..training import plots
 from ..training.data import LabelledFrames, Split, holdout_split, load_dataset
 from ..training.metrics import classification_metrics
@@ -134,6 +135,7 @@ def quantize_run(run: Run | str | Path, qat: bool = False, progress: bool = True
     bit-identical outputs.
     """
     from ..deploy.quantize import convert_int8, qat_finetune, representative_inputs
+    from ..deploy.tflm_support import check_tflm_support
 
     run = run if isinstance(run, Run) else Run(run)
     recipe = run.recipe
@@ -142,6 +144,7 @@ def quantize_run(run: Run | str | Path, qat: bool = False, progress: bool = True
     if qat:
         model = qat_finetune(model, data, split, recipe, progress=progress)
     tflite = convert_int8(model, representative_inputs(data, split, recipe))
+    check_tflm_support(tflite)  # the device's TFLM must compute what is checked below
     io = io_quantization(tflite)
     card_input = {**recipe.input.to_dict(), **io["input"]}
     x = quantize_input(data.frames[split.test], card_input)
@@ -214,8 +217,12 @@ def evaluate_run(run: Run | str | Path, dataset: str | Path, json_path: str | Pa
     q = run_tflm(tflite, quantize_input(data.frames, card_input))
     m = classification_metrics(data.y, q.argmax(1), data.labels)
     m["interpreter"] = tflm_version()
+    out_q = io_quantization(tflite)["output"]
+    # what the device shows: its smoothing + "uncertain" threshold, along capture order per (label, session)
+    device = device_metrics(data.y, q, np.stack([data.y.astype(str), data.session.astype(str)], axis=1),
+                            output_scale=out_q["scale"], output_zero_point=out_q["zero_point"], labels=data.labels)
     out = {"labels": run.labels, "dataset": str(Path(dataset).resolve()), "run": str(run.path),
-           "split": {"kind": "all samples of the dataset", "test": int(len(data))}, "int8": m}
+           "split": {"kind": "all samples of the dataset", "test": int(len(data))}, "int8": m, "device": device}
     path = Path(json_path) if json_path else run.path / default_eval_name(dataset)
     _write_json(path, out)
     return out, path

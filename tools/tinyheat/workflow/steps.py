@@ -63,9 +63,11 @@ def quantize_model(model, data, recipe, allow_lsb: int = 1) -> QuantResult:
     """
     from ..deploy.quantize import convert_int8
     from ..deploy.tflm_check import check_parity, io_quantization, measure_arena_bytes, model_ops
+    from ..deploy.tflm_support import check_tflm_support
     from ..training.preprocess import quantize_input
 
     tflite = convert_int8(model, representative(data, recipe))
+    check_tflm_support(tflite)  # the device's TFLM must compute what is checked below (UnsupportedByDeviceError)
     io = io_quantization(tflite)
     x = quantize_input(data.frames, {**recipe.input.to_dict(), **io["input"]})
     _, parity = check_parity(tflite, x, allow_lsb)
@@ -75,8 +77,11 @@ def quantize_model(model, data, recipe, allow_lsb: int = 1) -> QuantResult:
 def cv_int8(data, sel) -> dict:
     """int8 (PTQ, run in TFLM) predictions of the winner's fold models on their held-out samples.
 
-    Returns ``{"metrics": classification_metrics + interval, "tflite_bytes": of fold 0}``.
+    Returns ``{"metrics": classification_metrics + interval, "device": what the device shows
+    (:func:`tinyheat.deploy.device_view.device_metrics`: its smoothing and "uncertain" threshold,
+    along capture order within each fold's (label, session) runs), "tflite_bytes": of fold 0}``.
     """
+    from ..deploy.device_view import device_metrics, probabilities_from
     from ..deploy.quantize import convert_int8
     from ..deploy.tflm_check import io_quantization, run_tflm
     from ..training.cv import bootstrap_interval
@@ -85,20 +90,26 @@ def cv_int8(data, sel) -> dict:
     from ..training.preprocess import quantize_input
 
     w, e = sel.winner, sel.epochs
-    preds, size = [], 0
+    preds, probs, groups, size = [], [], [], 0
     for k, split in enumerate(sel.plan.splits):
         recipe = w.recipes[k]
         model = build_model(recipe, len(data.labels))
         model.set_weights(w.weights[e][k])
         tfl = convert_int8(model, representative(data, recipe, split.train))
         size = size or len(tfl)
-        x = quantize_input(data.frames[split.test], {**recipe.input.to_dict(), **io_quantization(tfl)["input"]})
-        preds.append(run_tflm(tfl, x).argmax(1) if len(x) else np.zeros(0, int))
-    m = classification_metrics(np.concatenate(sel.y_folds), np.concatenate(preds), data.labels)
+        io = io_quantization(tfl)
+        x = quantize_input(data.frames[split.test], {**recipe.input.to_dict(), **io["input"]})
+        q = run_tflm(tfl, x)
+        preds.append(q.argmax(1))
+        probs.append(probabilities_from(q, io["output"]["scale"], io["output"]["zero_point"]))
+        groups += [f"{k}/{data.y[i]}/{data.session[i]}" for i in split.test]  # test indices are in capture order
+    y = np.concatenate(sel.y_folds)
+    m = classification_metrics(y, np.concatenate(preds), data.labels)
+    device = device_metrics(y, np.concatenate(probs), np.array(groups), labels=data.labels)
     lo, hi = bootstrap_interval(sel.y_folds, preds)
     m.update({"estimate": "cross-validated, int8 in TFLM (each fold's model quantized on its own training frames)",
               "interval_90": [round(lo, 4), round(hi, 4)]})
-    return {"metrics": m, "tflite_bytes": size}
+    return {"metrics": m, "device": device, "tflite_bytes": size}
 
 
 def select_recipe(data, recipe: str = "auto", epochs: int = 24, echo=None):
