@@ -97,6 +97,7 @@ class Candidate:
     name: str
     input_kind: str
     recipe: Recipe
+    architecture: str = ""
 
     def recipe_for(self, train_frames: np.ndarray) -> Recipe:
         if self.input_kind == "fixed":
@@ -109,9 +110,10 @@ def search_space(epochs: int = 30, inputs=INPUT_KINDS, architectures=tuple(ARCHI
     out = []
     for arch in architectures:
         for kind in inputs:
-            r = replace(base, name=f"{kind}/{arch}", conv=ARCHITECTURES[arch], augment=AUGMENT_FOR[kind],
+            # Keras 3 model names may not hold "/": the recipe (and model) is named kind-arch
+            r = replace(base, name=f"{kind}-{arch}", conv=ARCHITECTURES[arch], augment=AUGMENT_FOR[kind],
                         input=input_spec(kind, np.full((1, 24, 32), 25.0, np.float32)), epochs=epochs, patience=0)
-            out.append(Candidate(r.name, kind, r))
+            out.append(Candidate(f"{kind}/{arch}", kind, r, arch))
     return out
 
 
@@ -119,7 +121,7 @@ def fixed_candidate(name: str, epochs: int | None = None) -> Candidate:
     """A named recipe (``default``, ``baseline``) as a candidate with its own fixed input."""
     r = get_recipe(name)
     r = replace(r, patience=0, **({"epochs": epochs} if epochs else {}))
-    return Candidate(name, "fixed", r)
+    return Candidate(name, "fixed", r, name)
 
 
 class Trainer:
@@ -283,7 +285,7 @@ def select(data: LabelledFrames, plan: CVPlan, candidates: list[Candidate], epoc
             fs = s.fold_scores(y_folds, e)
             lo, hi = bootstrap_interval(y_folds, s.predictions[e])
             table.append({"candidate": s.candidate.name, "input": s.candidate.input_kind,
-                          "architecture": s.candidate.name.split("/")[-1],
+                          "architecture": s.candidate.architecture,
                           "balanced_accuracy": round(s.pooled(y_folds, e), 4),
                           "fold_std": round(float(np.nanstd(fs)), 4),
                           "interval_90": [round(lo, 4), round(hi, 4)], "epochs": e, "trained_epochs": s.stopped_at,
