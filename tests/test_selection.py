@@ -154,7 +154,10 @@ def _write_dataset(path, counts: dict[str, int], seed=0):
     return path
 
 
-def test_five_per_class_dataset_trains_refits_on_every_sample_and_reports_an_interval(tmp_path, monkeypatch):
+def test_five_per_class_dataset_trains_on_every_sample_reports_an_interval_and_steps_keep_their_files(
+        tmp_path, monkeypatch):
+    import hashlib
+
     from tinyheat.training import selection
 
     seen = []
@@ -166,19 +169,27 @@ def test_five_per_class_dataset_trains_refits_on_every_sample_and_reports_an_int
 
     monkeypatch.setattr(selection.Trainer, "__init__", spy)
     ds = _write_dataset(tmp_path / "ds", {"left": 5, "right": 5})
-    r = CliRunner().invoke(main, ["run", str(ds), "--out", str(tmp_path / "run"), "--firmware", str(tmp_path / "fw"),
-                                  "--recipe", "default", "--epochs", "3"])
+    run, cli = tmp_path / "run", CliRunner()
+    r = cli.invoke(main, ["train", str(ds), "--out", str(run), "--recipe", "default", "--epochs", "3"])
     assert r.exit_code == 0, r.output + repr(r.exception)
     assert seen[-1] == 10 and max(seen[:-1]) < 10  # folds trained on fewer; the deployed model on all 10
-    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    m = json.loads((run / "metrics.json").read_text())
     assert m["split"]["kind"].startswith("leave-one-block-out") and m["split"]["folds"] == 5
     assert m["float"]["n"] == 10 and np.array(m["float"]["confusion_matrix"]).sum() == 10  # every sample once
-    lo, hi = m["int8"]["interval_90"]
+    lo, hi = m["float"]["interval_90"]
     assert 0 <= lo <= hi <= 1 and "interval" in r.output and "cross-validated" in m["float"]["estimate"]
-    assert "one session" in r.output  # the check ran and warned
-    assert (tmp_path / "fw" / "lib" / "tinyheat_model" / "tinyheat_model.h").exists()
-    again = CliRunner().invoke(main, ["run", str(ds), "--out", str(tmp_path / "run"), "--firmware", str(tmp_path / "fw")])
+    assert "one session" in r.output  # the data check ran and warned
+    digest = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir()}
+    assert cli.invoke(main, ["quantize", str(run)]).exit_code == 0
+    r = cli.invoke(main, ["export", str(run), "--firmware", str(tmp_path / "fw")])
+    assert r.exit_code == 0, r.output
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir() if p.name in digest} == digest
+    assert {p.name for p in run.iterdir()} - set(digest) == {"model_int8.tflite", "quantize.json"}
+    card = json.loads((tmp_path / "fw" / "lib" / "tinyheat_model" / "model_card.json").read_text())
+    assert card["metrics"]["float_balanced_accuracy"] == m["float"]["balanced_accuracy"]
+    again = cli.invoke(main, ["train", str(ds), "--out", str(run)])
     assert again.exit_code == 1 and "--force" in again.output  # the run folder is not overwritten
+    assert cli.invoke(main, ["quantize", str(run)]).exit_code == 1  # nor its int8 model
 
 
 @pytest.mark.parametrize("counts, msg", [({"only": 6}, "one class"), ({"a": 6, "b": 3}, "b has 3")])

@@ -21,17 +21,8 @@ def _fmt_device(d: dict) -> str:
             f"{100 * d['uncertain_rate']:.1f} % of frames)")
 
 
-def _echo_train(run) -> None:
-    m = run.metrics()
-    s = m["split"]
-    click.echo(f"split: {s['kind']}: train {s['train']}, val {s['val']}, test {s['test']} "
-               f"(gap {s.get('gap_frames')} frames at each cut)")
-    click.echo(_fmt_metrics("float", m["float"]))
-    click.echo(f"model: {m['model']['parameters']} parameters, {m['model']['macs']} MACs per inference")
-
-
 def _echo_quant(m: dict) -> None:
-    click.echo(_fmt_metrics("int8", m["int8"]) + f"  [{m['int8']['interpreter']}]")
+    """m: quantize.json's content."""
     p = m["tflm_parity"]
     if p["identical"]:
         click.echo(f"TFLM vs LiteRT reference kernels: identical on {p['inputs']} inputs")
@@ -40,28 +31,42 @@ def _echo_quant(m: dict) -> None:
                     f"inputs by at most {p['max_abs_diff']} step (a requantization rounding tie; top-1 identical; "
                     f"--allow-lsb 0 refuses this)",
                     fg="yellow", err=True)
-    mm = m["model"]
-    click.echo(f"int8 model: {mm['tflite_bytes']} bytes, arena {mm['arena_measured_bytes']} bytes measured "
-               f"({mm['arena_bytes']} exported), ops {', '.join(mm['ops'])}")
+    click.echo(f"int8 model: {m['tflite_bytes']} bytes, arena {m['arena_measured_bytes']} bytes measured "
+               f"({m['arena_bytes']} exported), ops {', '.join(m['ops'])} [{m['interpreter']}]")
 
 
 @click.command("train")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
-@click.option("--recipe", type=click.Choice(sorted(RECIPES)), default="default", show_default=True)
-@click.option("--epochs", type=int, default=None, help="Override the recipe's maximum epochs.")
-@click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
-@click.option("--patience", type=int, default=None,
-              help="Early stopping on the val block after this many epochs without improvement (0 = off).")
-def train_cmd(dataset, out, recipe, epochs, seed, patience):
-    """Train a small CNN on DATASET, split by capture order (never by random frame)."""
-    from .pipeline import train_run
-    from ..training.recipes import get_recipe
+@click.option("--recipe", type=click.Choice(["auto", *sorted(RECIPES)]), default="auto", show_default=True,
+              help="auto: select input and architecture by cross-validation; else a fixed recipe.")
+@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+              help="Most epochs per candidate; the deployed model's epochs are chosen by CV up to this.")
+@click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
+def train_cmd(dataset, out, recipe, epochs, force):
+    """Check DATASET, select a recipe by CV, refit it on every sample (load -> train -> save)."""
+    from ..training.cv import DatasetTooSmall
+    from .steps import load, train, train_files, write_run
+    from .check import format_check
 
-    overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("patience", patience)) if v is not None}
-    run = train_run(dataset, out, get_recipe(recipe, **overrides))
-    _echo_train(run)
-    click.echo(f"wrote {run.path}/model.keras, metrics.json, confusion.png, curves.png")
+    _refuse_existing(out, force)
+    data = load(dataset)
+    try:
+        t = train(data, recipe, epochs, echo=click.echo)
+    except DatasetTooSmall as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(format_check(t.check))
+    _echo_selection(t.selection)
+    click.echo(_fmt_cv("float", t.cv_float))
+    files = train_files(data, dataset, t)
+    write_run(Path(out), files, force=force)
+    click.echo(f"wrote {out}/: {', '.join(files)} (deployed model: all {len(data)} samples, {t.selection.epochs} epochs)")
+
+
+def _refuse_existing(out, force) -> None:
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise click.ClickException(f"{out} exists and is not empty: pass --force to overwrite it")
 
 
 @click.command("quantize")
@@ -70,16 +75,20 @@ def train_cmd(dataset, out, recipe, epochs, seed, patience):
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
-def quantize_cmd(run, qat, allow_lsb):
-    """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena."""
+@click.option("--force", is_flag=True, help="Overwrite RUN's int8 model if it has one.")
+def quantize_cmd(run, qat, allow_lsb, force):
+    """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena.
+
+    Writes model_int8.tflite and quantize.json; never modifies the files `train` wrote.
+    """
     from .pipeline import quantize_run
     from ..deploy.quantize import QATUnavailableError
     from ..deploy.tflm_check import TFLMParityError
     from ..deploy.tflm_support import UnsupportedByDeviceError
 
     try:
-        m = quantize_run(run, qat=qat, allow_lsb=allow_lsb)
-    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError) as e:
+        m = quantize_run(run, qat=qat, allow_lsb=allow_lsb, force=force)
+    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError, FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     _echo_quant(m)
 
@@ -186,73 +195,50 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     from ..deploy.tflm_check import TFLMParityError, tflm_version
     from ..deploy.tflm_support import UnsupportedByDeviceError
     from ..training import plots
-    from ..training.cv import DatasetTooSmall, validate_dataset
-    from ..training.model import layer_macs
-    from ..training.selection import cv_report, refit
-    from .check import check_dataset, format_check
-    from .steps import cv_int8, load, model_card, quantize_model, select_recipe, write_run
+    from ..training.cv import DatasetTooSmall
+    from .check import format_check
+    from .steps import cv_int8, load, model_card, quantize_files, quantize_model, train, train_files, write_run
 
     t0 = time.perf_counter()
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise click.ClickException(f"{out} exists and is not empty: pass --force to overwrite it")
-    data = load(dataset)
-    click.echo(f"[1/5] check {dataset}: {len(data)} samples {data.counts()}")
+    _refuse_existing(out, force)
+    data = load(dataset)  # once per run
+    click.echo(f"[1/5] check {dataset}: {len(data)} samples {data.counts()}; "
+               f"select a recipe ({'search space' if recipe == 'auto' else recipe}), up to {epochs} epochs")
     try:
-        validate_dataset(data)
-        report = check_dataset(data)
-        click.echo(format_check(report))
-        click.echo(f"[2/5] select a recipe ({'search space' if recipe == 'auto' else recipe}), up to {epochs} epochs")
-        sel = select_recipe(data, recipe, epochs, echo=click.echo)
+        t = train(data, recipe, epochs, echo=click.echo)
     except DatasetTooSmall as e:
         raise click.ClickException(str(e)) from None
-    _echo_selection(sel)
-    cvf = cv_report(data, sel)
-    click.echo(f"[3/5] refit {sel.winner.candidate.name} on all {len(data)} samples for {sel.epochs} epochs "
-               f"(epoch count chosen by CV)")
-    tr = refit(data, sel.winner.candidate, sel.epochs)
+    click.echo(format_check(t.check))
+    click.echo("[2/5] selection")
+    _echo_selection(t.selection)
+    click.echo(f"[3/5] refit {t.selection.winner.candidate.name} on all {len(data)} samples for {t.selection.epochs} "
+               f"epochs (epoch count chosen by CV)")
     click.echo("[4/5] quantize to int8, check TFLM against TFLite, int8 CV estimate")
     try:
-        q = quantize_model(tr.model, data, tr.recipe, allow_lsb)
+        q = quantize_model(t.model, data, t.recipe, allow_lsb)
     except (TFLMParityError, UnsupportedByDeviceError) as e:
         raise click.ClickException(str(e)) from None
-    c8 = cv_int8(data, sel)
+    c8 = cv_int8(data, t.selection)
     cvi, device = c8["metrics"], c8["device"]
     cvi["interpreter"] = tflm_version()
     click.echo("cross-validated estimate (models that never saw the held-out samples; the deployed model saw all):")
-    click.echo(_fmt_cv("float", cvf))
+    click.echo(_fmt_cv("float", t.cv_float))
     click.echo(_fmt_cv("int8", cvi))
     click.echo(_fmt_device(device))
-    for f in cvf["folds"]:
+    for f in t.cv_float["folds"]:
         click.echo(f"  {f['fold']:>12}: n={f['n']:<4} balanced accuracy {f['balanced_accuracy']:.3f}")
-    layers = layer_macs(tr.model)
-    from ..deploy.export import exported_arena_bytes
-
-    model_info = {"parameters": int(tr.model.count_params()), "macs": int(sum(r["macs"] for r in layers)),
-                  "layers": layers, "tflite_bytes": len(q.tflite), "arena_measured_bytes": q.arena_measured_bytes,
-                  "arena_bytes": exported_arena_bytes(q.arena_measured_bytes), "ops": q.ops}
-    split = {**sel.plan.describe(), "test": int(len(data)), "train": int(len(data)), "val": 0,
-             "deployed_model": f"refit on all {len(data)} samples for {sel.epochs} epochs"}
-    metrics = {"labels": data.labels, "dataset": str(Path(dataset).resolve()), "recipe": tr.recipe.name,
-               "split": split, "float": cvf, "int8": cvi, "device": device, "tflm_parity": q.parity,
-               "model": model_info,
-               "training": {"epochs": sel.epochs, "refit_seconds": round(tr.seconds, 2),
-                            "selection_seconds": round(sel.seconds, 1)},
-               "check": report}
-    card = model_card(data.labels, tr.recipe, q, {k: model_info[k] for k in ("parameters", "macs", "layers")},
+    files = train_files(data, dataset, t)
+    files.update(quantize_files(q))
+    metrics = files["metrics.json"]
+    metrics.update({"int8": cvi, "device": device, "tflm_parity": q.parity})
+    metrics["model"].update({k: files["quantize.json"][k] for k in ("tflite_bytes", "arena_measured_bytes",
+                                                                      "arena_bytes", "ops")})
+    card = model_card(data.labels, t.recipe, q, {k: metrics["model"][k] for k in ("parameters", "macs", "layers")},
                       metrics, str(out))
-    files = {
-        "run.json": {"dataset": str(Path(dataset).resolve()), "labels": data.labels, "recipe": tr.recipe.to_dict(),
-                     "split_files": {"train": data.files.tolist(), "val": [], "test": []},
-                     "protocol": sel.plan.describe()},
-        "selection.json": {"protocol": sel.plan.describe(), "table": sel.table},
-        "metrics.json": metrics,
-        "model.keras": lambda p: tr.model.save(p),
-        "model_int8.tflite": q.tflite,
-        "model_card.json": card,
-        "confusion.png": lambda p: plots.plot_confusion({"float (CV)": cvf["confusion_matrix"],
-                                                          "int8 TFLM (CV)": cvi["confusion_matrix"]}, data.labels, p),
-    }
+    files["model_card.json"] = card
+    files["confusion.png"] = lambda p: plots.plot_confusion({"float (CV)": t.cv_float["confusion_matrix"],
+                                                              "int8 TFLM (CV)": cvi["confusion_matrix"]}, data.labels, p)
     write_run(out, files, force=True)
     click.echo(f"wrote {out}/: {', '.join(files)}")
     click.echo(f"[5/5] export to {Path(firmware) / 'lib' / 'tinyheat_model'}")

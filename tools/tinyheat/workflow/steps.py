@@ -122,6 +122,75 @@ def select_recipe(data, recipe: str = "auto", epochs: int = 24, echo=None):
     return select(data, plan, cands, epochs=epochs, echo=echo)
 
 
+@dataclass
+class TrainResult:
+    """Output of :func:`train`: the data check, the selection (CV), its float CV estimate, the refit model."""
+
+    check: dict
+    selection: object  # training.selection.Selection
+    cv_float: dict
+    trainer: object  # training.selection.Trainer of the deployed model (trained on every sample)
+
+    @property
+    def model(self):
+        return self.trainer.model
+
+    @property
+    def recipe(self):
+        return self.trainer.recipe
+
+
+def train(data, recipe: str = "auto", epochs: int = 24, echo=None) -> TrainResult:
+    """check -> select by CV -> refit on every sample. Raises DatasetTooSmall (one line) first."""
+    from ..training.cv import validate_dataset
+    from ..training.selection import cv_report, refit
+    from .check import check_dataset
+
+    validate_dataset(data)
+    report = check_dataset(data)
+    sel = select_recipe(data, recipe, epochs, echo=echo)
+    return TrainResult(report, sel, cv_report(data, sel), refit(data, sel.winner.candidate, sel.epochs))
+
+
+def train_files(data, dataset: str | Path, t: TrainResult) -> dict:
+    """The files the train step contributes to a run folder (see :func:`write_run`)."""
+    from ..training import plots
+    from ..training.model import layer_macs
+
+    layers = layer_macs(t.model)
+    sel = t.selection
+    split = {**sel.plan.describe(), "test": int(len(data)), "train": int(len(data)), "val": 0,
+             "deployed_model": f"refit on all {len(data)} samples for {sel.epochs} epochs"}
+    metrics = {"labels": data.labels, "dataset": str(Path(dataset).resolve()), "recipe": t.recipe.name,
+               "split": split, "float": t.cv_float,
+               "model": {"parameters": int(t.model.count_params()), "macs": int(sum(r["macs"] for r in layers)),
+                         "layers": layers},
+               "training": {"epochs": sel.epochs, "refit_seconds": round(t.trainer.seconds, 2),
+                            "selection_seconds": round(sel.seconds, 1)},
+               "check": t.check}
+    return {
+        "run.json": {"dataset": str(Path(dataset).resolve()), "labels": data.labels, "recipe": t.recipe.to_dict(),
+                     "split_files": {"train": data.files.tolist(), "val": [], "test": []},
+                     "protocol": sel.plan.describe()},
+        "selection.json": {"protocol": sel.plan.describe(), "table": sel.table},
+        "metrics.json": metrics,
+        "model.keras": lambda p: t.model.save(p),
+        "confusion.png": lambda p: plots.plot_confusion({"float (CV)": t.cv_float["confusion_matrix"]}, data.labels, p),
+    }
+
+
+def quantize_files(q: QuantResult, qat: bool = False) -> dict:
+    """The files the quantize step contributes: the int8 model and ``quantize.json`` (its measurements)."""
+    from ..deploy.export import exported_arena_bytes
+    from ..deploy.tflm_check import tflm_version
+
+    return {"model_int8.tflite": q.tflite,
+            "quantize.json": {"io": q.io, "tflm_parity": q.parity, "tflite_bytes": len(q.tflite),
+                              "arena_measured_bytes": q.arena_measured_bytes,
+                              "arena_bytes": exported_arena_bytes(q.arena_measured_bytes), "ops": q.ops,
+                              "interpreter": tflm_version(), "quantization": "qat" if qat else "ptq"}}
+
+
 def model_card(labels, recipe, q: QuantResult, model_info: dict, metrics: dict, run_path: str) -> dict:
     from ..deploy.export import exported_arena_bytes
     from ..deploy.tflm_check import tflm_version
@@ -134,18 +203,28 @@ def model_card(labels, recipe, q: QuantResult, model_info: dict, metrics: dict, 
         "recipe": recipe.to_dict(), "split": metrics["split"],
         "metrics": {"estimate": "cross-validated (the deployed model trained on every sample)",
                     "float_balanced_accuracy": metrics["float"]["balanced_accuracy"],
-                    "int8_balanced_accuracy": metrics["int8"]["balanced_accuracy"],
-                    "int8_accuracy": metrics["int8"]["accuracy"],
-                    "int8_interval_90": metrics["int8"].get("interval_90"),
-                    "int8_per_class": metrics["int8"]["per_class"]},
+                    "float_interval_90": metrics["float"].get("interval_90"),
+                    # int8 CV needs the fold models: only `tinyheat run` has them
+                    "int8_balanced_accuracy": metrics.get("int8", {}).get("balanced_accuracy"),
+                    "int8_accuracy": metrics.get("int8", {}).get("accuracy"),
+                    "int8_interval_90": metrics.get("int8", {}).get("interval_90"),
+                    "int8_per_class": metrics.get("int8", {}).get("per_class")},
     }
 
 
-def write_run(out: Path, files: dict[str, object], force: bool = False) -> list[Path]:
-    """Write every file of a run folder in one go: ``{name: bytes | str | dict (JSON) | callable(path)}``."""
+def write_run(out: Path, files: dict[str, object], force: bool = False, new_folder: bool = True) -> list[Path]:
+    """Write files of a run folder in one go: ``{name: bytes | str | dict (JSON) | callable(path)}``.
+
+    new_folder: refuse a non-empty folder (a new run); else refuse only files that exist. Either
+    refusal is lifted by ``force``. Raises click.ClickException (one line).
+    """
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise click.ClickException(f"{out} exists and is not empty: pass --force to overwrite it")
+    if not force:
+        if new_folder and out.exists() and any(out.iterdir()):
+            raise click.ClickException(f"{out} exists and is not empty: pass --force to overwrite it")
+        clash = [n for n in files if (out / n).exists()]
+        if clash:
+            raise click.ClickException(f"{out} already holds {', '.join(clash)}: pass --force to overwrite")
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = []
