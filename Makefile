@@ -16,7 +16,7 @@ install: $(BIN)/tinyheat
 
 ## Main job: train on the bundled demo dataset, quantize, check in TFLM, export into firmware/.
 demo: install
-	$(BIN)/tinyheat run datasets/demo --out runs/demo --firmware firmware
+	$(BIN)/tinyheat run datasets/demo --out runs/demo --firmware firmware --force
 
 ## All tests: Python, the firmware's portable C core on the host, the serial link, the size report.
 test: install
