@@ -163,9 +163,9 @@ def test_five_per_class_dataset_trains_on_every_sample_reports_an_interval_and_s
     seen = []
     init = selection.Trainer.__init__
 
-    def spy(self, frames, y, k, recipe):
+    def spy(self, frames, y, k, recipe, **kw):
         seen.append(len(frames))
-        init(self, frames, y, k, recipe)
+        init(self, frames, y, k, recipe, **kw)
 
     monkeypatch.setattr(selection.Trainer, "__init__", spy)
     ds = _write_dataset(tmp_path / "ds", {"left": 5, "right": 5})
@@ -198,3 +198,14 @@ def test_run_refuses_untrainable_datasets_in_one_line(tmp_path, counts, msg):
     r = CliRunner().invoke(main, ["run", str(ds), "--out", str(tmp_path / "run"), "--firmware", str(tmp_path / "fw")])
     assert r.exit_code == 1 and msg in r.output and "Traceback" not in r.output
     assert r.output.count("Error:") == 1 and not (tmp_path / "run").exists()
+
+
+def test_check_command_prints_the_table_and_advice_for_a_single_session(tmp_path):
+    ds = _write_dataset(tmp_path / "ds", {"left": 6, "right": 6})
+    r = CliRunner().invoke(main, ["check", str(ds), "--json", str(tmp_path / "c.json")])
+    assert r.exit_code == 0, r.output
+    assert "WARNING: single session" in r.output
+    assert "advice: all samples come from one session: record every class again on another day" in r.output
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert report["classes"]["left"]["samples"] == 6 and report["sessions"] == 1
+    assert CliRunner().invoke(main, ["check", str(ds), "--json", str(tmp_path / "c.json")]).exit_code == 1  # no --force

@@ -46,16 +46,17 @@ def _echo_quant(m: dict) -> None:
 def train_cmd(dataset, out, recipe, epochs, force):
     """Check DATASET, select a recipe by CV, refit it on every sample (load -> train -> save)."""
     from ..training.cv import DatasetTooSmall
-    from .steps import load, train, train_files, write_run
+    from .steps import check, load, train, train_files, write_run
     from .check import format_check
 
     _refuse_existing(out, force)
     data = load(dataset)
     try:
-        t = train(data, recipe, epochs, echo=click.echo)
+        report = check(data)
+        click.echo(format_check(report))
+        t = train(data, recipe, epochs, echo=click.echo, report=report)
     except DatasetTooSmall as e:
         raise click.ClickException(str(e)) from None
-    click.echo(format_check(t.check))
     _echo_selection(t.selection)
     click.echo(_fmt_cv("float", t.cv_float))
     files = train_files(data, dataset, t)
@@ -197,20 +198,21 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     from ..training import plots
     from ..training.cv import DatasetTooSmall
     from .check import format_check
-    from .steps import cv_int8, load, model_card, quantize_files, quantize_model, train, train_files, write_run
+    from .steps import check, cv_int8, load, model_card, quantize_files, quantize_model, train, train_files, write_run
 
     t0 = time.perf_counter()
     out = Path(out)
     _refuse_existing(out, force)
     data = load(dataset)  # once per run
-    click.echo(f"[1/5] check {dataset}: {len(data)} samples {data.counts()}; "
-               f"select a recipe ({'search space' if recipe == 'auto' else recipe}), up to {epochs} epochs")
+    click.echo(f"[1/5] check {dataset}: {len(data)} samples {data.counts()}")
     try:
-        t = train(data, recipe, epochs, echo=click.echo)
+        report = check(data)
+        click.echo(format_check(report))
+        click.echo(f"[2/5] select a recipe ({'search space' if recipe == 'auto' else recipe}) by cross-validation, "
+                   f"up to {epochs} epochs")
+        t = train(data, recipe, epochs, echo=click.echo, report=report)
     except DatasetTooSmall as e:
         raise click.ClickException(str(e)) from None
-    click.echo(format_check(t.check))
-    click.echo("[2/5] selection")
     _echo_selection(t.selection)
     click.echo(f"[3/5] refit {t.selection.winner.candidate.name} on all {len(data)} samples for {t.selection.epochs} "
                f"epochs (epoch count chosen by CV)")

@@ -140,14 +140,23 @@ class TrainResult:
         return self.trainer.recipe
 
 
-def train(data, recipe: str = "auto", epochs: int = 24, echo=None) -> TrainResult:
-    """check -> select by CV -> refit on every sample. Raises DatasetTooSmall (one line) first."""
+def check(data) -> dict:
+    """validate (DatasetTooSmall, one line) -> the data check report (:func:`workflow.check.check_dataset`)."""
     from ..training.cv import validate_dataset
-    from ..training.selection import cv_report, refit
     from .check import check_dataset
 
     validate_dataset(data)
-    report = check_dataset(data)
+    return check_dataset(data)
+
+
+def train(data, recipe: str = "auto", epochs: int = 24, echo=None, report: dict | None = None) -> TrainResult:
+    """(check ->) select by CV -> refit on every sample. Raises DatasetTooSmall (one line) first.
+
+    report: the data check if the caller already ran :func:`check` (it is not recomputed).
+    """
+    from ..training.selection import cv_report, refit
+
+    report = report if report is not None else check(data)
     sel = select_recipe(data, recipe, epochs, echo=echo)
     return TrainResult(report, sel, cv_report(data, sel), refit(data, sel.winner.candidate, sel.epochs))
 
