@@ -124,6 +124,8 @@ def evaluate_cmd(run, dataset, json_path):
         out, path = evaluate_run(run, dataset, json_path)
     except (FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
+    if "warning" in out["split"]:
+        click.secho(f"WARNING: {out['split']['warning']}", fg="yellow", err=True)
     click.echo(_fmt_metrics("int8", out["int8"]))
     click.echo(_fmt_device(out["device"]))
     click.echo(f"wrote {path}")

@@ -158,6 +158,9 @@ def evaluate_run(run: Run | str | Path, dataset: str | Path, json_path: str | Pa
                             output_scale=out_q["scale"], output_zero_point=out_q["zero_point"], labels=data.labels)
     out = {"labels": run.labels, "dataset": str(Path(dataset).resolve()), "run": str(run.path),
            "split": {"kind": "all samples of the dataset", "test": int(len(data))}, "int8": m, "device": device}
+    if Path(dataset).resolve() == Path(run.info["dataset"]).resolve():
+        out["split"]["warning"] = ("the run's model trained on these samples: this is not a held-out estimate "
+                                   "(metrics.json holds the cross-validated one)")
     path = Path(json_path) if json_path else run.path / default_eval_name(dataset)
     _write_json(path, out)
     return out, path
