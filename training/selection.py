@@ -371,14 +371,15 @@ def cv_report(data: LabelledFrames, sel: Selection) -> dict:
 
 
 def format_table(sel: Selection) -> str:
+    """The selection table; ``bytes`` is the int8 model's size when measured (else the parameter count)."""
     lines = [f"{'candidate':<24}{'bal.acc':>8} {'+-':>6} {'90% interval':>14}{'epochs':>7}{'MACs':>9}"
-             f"{'params':>8}{'sec':>6}"]
+             f"{'bytes':>7}{'sec':>6}"]
     for r in sorted(sel.table, key=lambda r: -r["balanced_accuracy"]):
         mark = " <- selected" if r["selected"] else (" (within noise)" if r["within_noise"] else "")
         iv = r["interval_90"]
         lines.append(f"{r['candidate']:<24}{r['balanced_accuracy']:>8.3f} {r['fold_std']:>6.3f} "
                      f"{'[' + format(iv[0], '.2f') + ', ' + format(iv[1], '.2f') + ']':>14}{r['epochs']:>7}"
-                     f"{r['macs']:>9}{r['parameters']:>8}{r['seconds']:>6.0f}{mark}")
+                     f"{r['macs']:>9}{r.get('tflite_bytes') or r['parameters']:>7}{r['seconds']:>6.0f}{mark}")
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ import click
 def bench_dataset(name: str, data, epochs: int, echo=click.echo) -> dict:
     from ..training.cv import plan_cv
     from ..training.selection import cv_report, fixed_candidate, format_table, search_space, select
-    from .steps import cv_int8
+    from .steps import add_model_bytes, cv_int8
 
     t0 = time.perf_counter()
     plan = plan_cv(data)
@@ -39,6 +39,7 @@ def bench_dataset(name: str, data, epochs: int, echo=click.echo) -> dict:
                "int8": round(i["metrics"]["balanced_accuracy"], 4), "int8_interval_90": i["metrics"]["interval_90"],
                "macs": sel.winner.macs, "tflite_bytes": i["tflite_bytes"], "seconds": round(sel.seconds, 1)}
         if key == "selected":
+            add_model_bytes(data, sel)
             row["table"] = sel.table
             echo(format_table(sel))
         out[key] = row

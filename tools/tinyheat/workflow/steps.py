@@ -119,7 +119,30 @@ def select_recipe(data, recipe: str = "auto", epochs: int = 24, echo=None):
 
     plan = plan_cv(data)
     cands = search_space(epochs) if recipe == "auto" else [fixed_candidate(recipe, epochs)]
-    return select(data, plan, cands, epochs=epochs, echo=echo)
+    sel = select(data, plan, cands, epochs=epochs, echo=echo)
+    add_model_bytes(data, sel)
+    return sel
+
+
+def add_model_bytes(data, sel) -> None:
+    """Add ``tflite_bytes`` (int8 flatbuffer size, bytes) to every row of ``sel.table``.
+
+    The size depends on the architecture only, so one fold-0 model per architecture is converted.
+    """
+    from ..deploy.quantize import convert_int8
+    from ..training.model import build_model
+
+    size = {}
+    for cs in sel.scores:
+        arch = cs.candidate.architecture
+        if arch in size or not cs.weights:
+            continue
+        recipe = cs.recipes[0]
+        model = build_model(recipe, len(data.labels))
+        model.set_weights(cs.weights[min(cs.weights)][0])
+        size[arch] = len(convert_int8(model, representative(data, recipe, sel.plan.splits[0].train, limit=50)))
+    for row in sel.table:
+        row["tflite_bytes"] = size.get(row["architecture"])
 
 
 @dataclass
