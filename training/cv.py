@@ -19,6 +19,7 @@ bootstrap interval over folds (folds resampled with replacement, 1000 draws; Efr
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -136,10 +137,12 @@ def bootstrap_interval(fold_true: list[np.ndarray], fold_pred: list[np.ndarray],
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     stats = []
-    for _ in range(draws):
-        pick = rng.integers(0, k, k)
-        yt = np.concatenate([fold_true[i] for i in pick])
-        yp = np.concatenate([fold_pred[i] for i in pick])
-        stats.append(pooled_balanced_accuracy(yt, yp))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a draw may lack a class that was predicted
+        for _ in range(draws):
+            pick = rng.integers(0, k, k)
+            yt = np.concatenate([fold_true[i] for i in pick])
+            yp = np.concatenate([fold_pred[i] for i in pick])
+            stats.append(pooled_balanced_accuracy(yt, yp))
     a = (1 - level) / 2
     return float(np.quantile(stats, a)), float(np.quantile(stats, 1 - a))
