@@ -100,9 +100,16 @@ class Candidate:
     architecture: str = ""
 
     def recipe_for(self, train_frames: np.ndarray) -> Recipe:
+        """The recipe fitted to these training frames: the input (unless ``fixed``) and the batch size.
+
+        Small sets get smaller batches, ``max(8, min(batch_size, n // 4))``, so that every epoch has
+        at least about 4 optimizer steps (40 frames at batch 32 would train 2 steps per epoch and a
+        24-epoch budget would leave the model near its initialisation).
+        """
+        batch = max(8, min(self.recipe.batch_size, len(train_frames) // 4))
         if self.input_kind == "fixed":
-            return self.recipe
-        return replace(self.recipe, input=input_spec(self.input_kind, train_frames))
+            return replace(self.recipe, batch_size=batch)
+        return replace(self.recipe, input=input_spec(self.input_kind, train_frames), batch_size=batch)
 
 
 def search_space(epochs: int = 30, inputs=INPUT_KINDS, architectures=tuple(ARCHITECTURES)) -> list[Candidate]:
