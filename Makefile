@@ -22,12 +22,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-## Benchmark on the real presence recording in ../shared (not part of the tests).
+## Benchmark: recipe selection vs default vs seed-style on every real set in ../shared and the demo set.
 bench: install
-	rm -rf runs/presence-data
-	$(BIN)/tinyheat import-frames ../shared/datasets/mlx90640-presence/person.csv --label person --dataset runs/presence-data
-	$(BIN)/tinyheat import-frames ../shared/datasets/mlx90640-presence/empty.csv --label empty --dataset runs/presence-data
-	$(BIN)/tinyheat bench runs/presence-data --folds 5 --json runs/bench-presence.json
+	mkdir -p runs
+	$(BIN)/tinyheat bench --shared ../shared/datasets --demo datasets/demo --json runs/bench.json --force
 
 clean:
 	rm -rf runs build firmware/build

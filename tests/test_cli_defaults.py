@@ -29,9 +29,10 @@ def test_help_lists_commands_in_workflow_order():
     assert pos["export"] < pos["run"] and pos["demo-data"] < pos["train"]
 
 
-def test_bench_unknown_recipe_is_a_usage_error_listing_the_choices():
-    res = run("bench", REPO / "datasets" / "demo", "--recipes", "default,nope")
+def test_unknown_recipe_is_a_usage_error_listing_the_choices(tmp_path):
+    res = run("run", REPO / "datasets" / "demo", "--out", tmp_path / "r", "--recipe", "nope")
     assert res.exit_code == 2 and "'nope' is not one of" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize("cmd", ["train", "run"])
@@ -45,18 +46,12 @@ def test_train_and_run_refuse_an_existing_run_folder(tmp_path, cmd):
 
 
 def test_run_exports_to_the_checkout_firmware_not_the_current_folder(tmp_path, monkeypatch):
-    from tinyheat.workflow import pipeline
+    from tinyheat.workflow import steps
 
-    class FakeRun:
-        path = tmp_path / "out"
+    def stop(dataset):
+        raise UserError("stop here")
 
-        def metrics(self):
-            m = {"balanced_accuracy": 1.0, "accuracy": 1.0, "n": 1, "per_class": {}}
-            return {"split": {"kind": "k", "train": 1, "val": 1, "test": 1}, "float": m,
-                    "model": {"parameters": 1, "macs": 1}}
-
-    monkeypatch.setattr(pipeline, "train_run", lambda *a, **k: FakeRun())
-    monkeypatch.setattr(pipeline, "quantize_run", lambda *a, **k: (_ for _ in ()).throw(UserError("stop here")))
+    monkeypatch.setattr(steps, "load", stop)   # the target is decided and said before any work
     (tmp_path / "firmware" / "lib").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     res = run("run", REPO / "datasets" / "demo", "--out", tmp_path / "out")

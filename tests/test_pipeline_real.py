@@ -18,7 +18,8 @@ def presence_run(presence_csvs, tmp_path_factory):
     for label, csv in presence_csvs.items():
         r = cli.invoke(main, ["import-frames", str(csv), "--label", label, "--dataset", str(ds)])
         assert r.exit_code == 0, r.output
-    r = cli.invoke(main, ["run", str(ds), "--out", str(run), "--firmware", str(fw), "--epochs", "8"])
+    r = cli.invoke(main, ["run", str(ds), "--out", str(run), "--firmware", str(fw),
+                               "--recipe", "default", "--epochs", "3"])
     assert r.exit_code == 0, r.output + repr(r.exception)
     return ds, run, fw, r.output
 
@@ -26,19 +27,21 @@ def presence_run(presence_csvs, tmp_path_factory):
 def test_run_writes_metrics_model_plots_and_firmware_files(presence_run):
     ds, run, fw, out = presence_run
     m = json.loads((run / "metrics.json").read_text())
-    for kind in ("float", "int8"):
-        assert set(m[kind]) >= {"accuracy", "balanced_accuracy", "per_class", "confusion_matrix"}
+    for kind in ("float", "int8"):  # cross-validated: every frame predicted once by a model that never saw it
+        assert set(m[kind]) >= {"accuracy", "balanced_accuracy", "per_class", "confusion_matrix", "interval_90"}
         assert set(m[kind]["per_class"]) == {"empty", "person"}
-        assert sum(v["support"] for v in m[kind]["per_class"].values()) == m["split"]["test"]
-        assert np.array(m[kind]["confusion_matrix"]).sum() == m["split"]["test"]
-    assert m["split"]["kind"] == "capture-order holdout"
-    assert m["split"]["train"] + m["split"]["val"] + m["split"]["test"] < 440  # gaps dropped at the cuts
+        assert sum(v["support"] for v in m[kind]["per_class"].values()) == 440
+        assert np.array(m[kind]["confusion_matrix"]).sum() == 440
+        assert m[kind]["estimate"].startswith("cross-validated")
+    assert m["split"]["kind"] == "leave-one-block-out (capture order)" and m["split"]["gap_frames"] == 3
+    assert sum(f["n"] for f in m["float"]["folds"]) == 440 and len(m["float"]["folds"]) == 5
+    assert len(json.loads((run / "run.json").read_text())["split_files"]["train"]) == 440  # deployed: all
     model = m["model"]
     assert model["macs"] == sum(layer["macs"] for layer in model["layers"]) > 0
     assert 0 < model["tflite_bytes"] == (run / "model_int8.tflite").stat().st_size
     assert 0 < model["arena_measured_bytes"] <= model["arena_bytes"]
-    assert m["tflm_parity"]["identical"] is True
-    for name in ("model.keras", "confusion.png", "curves.png", "model_card.json", "eval-presence.json"):
+    assert m["tflm_parity"]["max_abs_diff"] <= 1 and m["tflm_parity"]["top1_differences"] == 0
+    for name in ("model.keras", "confusion.png", "model_card.json", "selection.json"):
         assert (run / name).stat().st_size > 0, name
     lib = fw / "lib" / "tinyheat_model"
     header = (lib / "tinyheat_model.h").read_text()
@@ -64,26 +67,32 @@ def test_int8_model_is_bit_identical_in_tflite_and_tflm(presence_run):
     ds, run, fw, out = presence_run
     tflite = (run / "model_int8.tflite").read_bytes()
     card = json.loads((run / "model_card.json").read_text())
-    from tinyheat.workflow.pipeline import Run
-
-    data, split = Run(run).load_data_and_split()
+    data = load_dataset(ds)
     assert io_quantization(tflite)["input"]["scale"] == card["input"]["scale"]
-    # the held-out block that `quantize` gates on: bit-identical, as metrics.json says
-    x = quantize_input(data.frames[split.test], card["input"])
-    ref, micro = run_tflite_ref(tflite, x), run_tflm(tflite, x)
-    assert ref.shape == (len(x), 2)
-    assert np.array_equal(ref, micro)
-    assert json.loads((run / "metrics.json").read_text())["tflm_parity"]["identical"] is True
-    assert len(np.unique(micro, axis=0)) > 1  # not a constant model
+    parity = json.loads((run / "metrics.json").read_text())["tflm_parity"]
+    assert parity["inputs"] == 440 and parity["top1_differences"] == 0
     # every frame of the recording: at most a 1-step rounding tie, never another top-1
     xa = quantize_input(data.frames, card["input"])
     ra, ma = run_tflite_ref(tflite, xa), run_tflm(tflite, xa)
     assert np.abs(ra.astype(int) - ma.astype(int)).max() <= 1
     assert np.array_equal(ra.argmax(1), ma.argmax(1))
+    assert int((np.abs(ra.astype(int) - ma.astype(int)).max(1) > 0).sum()) == parity["differing_inputs"]
+    assert len(np.unique(ma, axis=0)) > 1  # not a constant model
+
+
+def _quantize(presence_run, allow_lsb=1):
+    from tinyheat.training.data import load_dataset
+    from tinyheat.training.model import keras
+    from tinyheat.training.recipes import Recipe
+    from tinyheat.workflow.steps import quantize_model
+
+    ds, run, fw, out = presence_run
+    recipe = Recipe.from_dict(json.loads((run / "run.json").read_text())["recipe"])
+    model = keras.models.load_model(run / "model.keras")
+    return quantize_model(model, load_dataset(ds), recipe, allow_lsb)
 
 
 def test_quantize_fails_loudly_when_interpreters_differ(presence_run, monkeypatch):
-    from tinyheat.workflow import pipeline
     from tinyheat.deploy import tflm_check
 
     ds, run, fw, out = presence_run
@@ -96,7 +105,7 @@ def test_quantize_fails_loudly_when_interpreters_differ(presence_run, monkeypatc
 
     monkeypatch.setattr(tflm_check, "run_tflm", off_by_one)
     with pytest.raises(tflm_check.TFLMParityError, match="differ"):
-        pipeline.quantize_run(run, progress=False, allow_lsb=0)
+        _quantize(presence_run, allow_lsb=0)
 
 
 def test_evaluate_writes_metrics_named_after_the_dataset(presence_run, tmp_path):
@@ -109,7 +118,6 @@ def test_evaluate_writes_metrics_named_after_the_dataset(presence_run, tmp_path)
 
 
 def test_quantize_default_tolerates_only_a_one_step_tie(presence_run, monkeypatch):
-    from tinyheat.workflow import pipeline
     from tinyheat.deploy import tflm_check
 
     ds, run, fw, out = presence_run
@@ -124,7 +132,7 @@ def test_quantize_default_tolerates_only_a_one_step_tie(presence_run, monkeypatc
 
     monkeypatch.setattr(tflm_check, "run_tflm", shifted(3))
     with pytest.raises(tflm_check.TFLMParityError, match="max \\|diff\\| 3, allowed 1"):
-        pipeline.quantize_run(run, progress=False)
+        _quantize(presence_run)
     monkeypatch.setattr(tflm_check, "run_tflm", shifted(1))
-    m = pipeline.quantize_run(run, progress=False)
-    assert m["tflm_parity"]["identical"] is False and m["tflm_parity"]["max_abs_diff"] == 1
+    q = _quantize(presence_run)
+    assert q.parity["identical"] is False and q.parity["max_abs_diff"] == 1

@@ -23,6 +23,8 @@ COMMANDS = {
     "capture": "tinyheat.link.commands:capture_cmd",
     "record": "tinyheat.link.commands:record_cmd",
     "demo-data": "tinyheat.sim.simulate:demo_data_cmd",
+    "check": "tinyheat.workflow.check:check_cmd",
+    "tune": "tinyheat.workflow.commands:tune_cmd",
     "train": "tinyheat.workflow.commands:train_cmd",
     "quantize": "tinyheat.workflow.commands:quantize_cmd",
     "evaluate": "tinyheat.workflow.commands:evaluate_cmd",

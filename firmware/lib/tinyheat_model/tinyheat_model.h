@@ -4,8 +4,8 @@
  * Input  int8 [1, 24, 32, 1]: q = clamp(floor(x / scale + 0.5) + zero_point, -128, 127), where x is the
  *        normalized frame (window: clamp((T - lo) / (hi - lo), 0, 1); relative: (T - median) / span).
  * Output int8 [1, 3]: logits z = (q - zero_point) * scale; probabilities = softmax(z) in float.
- * Balanced accuracy (int8, TFLM, held-out capture-order block): 0.937
- * Cost: 130608 MACs per inference, 18232 bytes flash, 8192 bytes arena.
+ * Balanced accuracy (int8 in TFLM, cross-validated (the deployed model trained on every sample)): 0.839
+ * Cost: 130608 MACs per inference, 18648 bytes flash, 8192 bytes arena.
  */
 #ifndef TINYHEAT_MODEL_H
 #define TINYHEAT_MODEL_H
@@ -18,10 +18,10 @@
 #define TH_MODEL_RELATIVE_SPAN_K 8.0f
 #define TH_MODEL_INPUT_SCALE 0.003921568859368563f
 #define TH_MODEL_INPUT_ZERO_POINT (-128)
-#define TH_MODEL_OUTPUT_SCALE 0.025314491242170334f
-#define TH_MODEL_OUTPUT_ZERO_POINT (-3)
+#define TH_MODEL_OUTPUT_SCALE 0.024336718022823334f
+#define TH_MODEL_OUTPUT_ZERO_POINT (15)
 #define TH_MODEL_ARENA_BYTES 8192       /* bytes: measured 5184 + margin */
-#define TH_MODEL_TFLITE_BYTES 18232
+#define TH_MODEL_TFLITE_BYTES 18648
 #define TH_MODEL_MACS 130608
 #define TH_MODEL_NUM_OPS 4
 /* X-macro: the exact TFLM ops the model uses, as MicroMutableOpResolver Add<Op>() names. */

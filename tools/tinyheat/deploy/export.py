@@ -54,6 +54,14 @@ def _c_string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _accuracy_note(m: dict) -> str:
+    """The card's held-out estimate for the header comment: int8 in TFLM if measured, else float."""
+    for key, what in (("int8_balanced_accuracy", "int8 in TFLM"), ("float_balanced_accuracy", "float")):
+        if m.get(key) is not None:
+            return f"{what}, {m.get('estimate', 'held-out samples')}): {m[key]:.3f}"
+    return "not measured)"
+
+
 def render_header(card: dict) -> str:
     inp, out = card["input"], card["output"]
     ops = card["resolver_ops"]
@@ -64,7 +72,7 @@ def render_header(card: dict) -> str:
  * Input  int8 {inp['shape']}: q = clamp(floor(x / scale + 0.5) + zero_point, -128, 127), where x is the
  *        normalized frame (window: clamp((T - lo) / (hi - lo), 0, 1); relative: (T - median) / span).
  * Output int8 {out['shape']}: logits z = (q - zero_point) * scale; probabilities = softmax(z) in float.
- * Balanced accuracy (int8, TFLM, held-out capture-order block): {card['metrics'].get('int8_balanced_accuracy', float('nan')):.3f}
+ * Balanced accuracy ({_accuracy_note(card['metrics'])}
  * Cost: {card['model']['macs']} MACs per inference, {card['tflite_bytes']} bytes flash, {card['arena_bytes']} bytes arena.
  */
 #ifndef TINYHEAT_MODEL_H

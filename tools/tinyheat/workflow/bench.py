@@ -1,8 +1,15 @@
-"""``tinyheat bench``: k-fold cross-validation over contiguous capture-order blocks, recipe against recipe.
+"""``tinyheat bench``: the selection protocol on every labelled real set and the simulator's demo set.
 
-For each recipe and fold: train (early stopping on a val block carved from the training part),
-float balanced accuracy on the test block, int8 PTQ, int8 balanced accuracy in TFLM; plus training
-seconds, tflite bytes, TFLM arena bytes and MACs. A benchmark prints figures; it asserts nothing.
+For each dataset, under the same cross-validation folds (:func:`tinyheat.training.cv.plan_cv`):
+
+- ``selected``: the recipe ``tinyheat run`` would choose from the search space
+  (:mod:`tinyheat.training.selection`); its score is the winner's CV score, so it carries the
+  selection's optimism (no nested CV: that would multiply the cost by the number of folds);
+- ``default``: the fixed default recipe (23-33 degC window, the 131 k-MAC CNN);
+- ``baseline``: the seed-style recipe (22-37 degC window, two convs, no augmentation);
+
+each as pooled balanced accuracy, float and int8 (each fold's model quantized and run in TFLM),
+with a 90 % bootstrap interval over folds. A benchmark prints figures; it asserts nothing.
 """
 from __future__ import annotations
 
@@ -11,101 +18,83 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
-
-from ..training.recipes import RECIPES
 
 
-def bench_recipe(data, recipe, folds: int, progress: bool = True) -> dict:
-    from sklearn.metrics import balanced_accuracy_score
+def bench_dataset(name: str, data, epochs: int, echo=click.echo) -> dict:
+    from ..training.cv import plan_cv
+    from ..training.selection import cv_report, fixed_candidate, format_table, search_space, select
+    from .steps import add_model_bytes, cv_int8
 
-    from ..training.data import kfold_splits
-    from ..training.model import layer_macs
-    from ..training.preprocess import quantize_input
-    from ..deploy.quantize import convert_int8, representative_inputs
-    from ..deploy.tflm_check import check_parity, io_quantization, measure_arena_bytes
-    from ..training.train import fit, predict_proba
-
-    rows, tflite = [], b""
-    for split in kfold_splits(data, folds=folds):
-        k = split.description["fold"]
-        res = fit(data, split, recipe, progress=progress)
-        yte = data.y[split.test]
-        fba = balanced_accuracy_score(yte, predict_proba(res.model, data.frames[split.test], recipe).argmax(1))
-        tflite = convert_int8(res.model, representative_inputs(data, split, recipe))
-        card_input = {**recipe.input.to_dict(), **io_quantization(tflite)["input"]}
-        # a benchmark reports rounding-tie differences instead of stopping (quantize gates on them)
-        q, parity = check_parity(tflite, quantize_input(data.frames[split.test], card_input), allow_lsb=127)
-        iba = balanced_accuracy_score(yte, q.argmax(1))
-        rows.append({"fold": k, "float_balanced_accuracy": round(float(fba), 4),
-                     "int8_balanced_accuracy": round(float(iba), 4), "train_seconds": round(res.seconds, 2),
-                     "epochs_run": len(res.history["loss"]), "test": int(len(split.test)),
-                     "tflm_vs_tflite": {k: parity[k] for k in ("differing_inputs", "max_abs_diff", "top1_differences")}})
-        click.echo(f"  {recipe.name:<9} fold {k}: float {fba:.3f}  int8 {iba:.3f}  ({res.seconds:.1f} s)")
-    macs = layer_macs(res.model)
-    return {
-        "folds": rows,
-        "mean_float_balanced_accuracy": round(float(np.mean([r["float_balanced_accuracy"] for r in rows])), 4),
-        "mean_int8_balanced_accuracy": round(float(np.mean([r["int8_balanced_accuracy"] for r in rows])), 4),
-        "train_seconds": round(float(sum(r["train_seconds"] for r in rows)), 1),
-        "tflite_bytes": len(tflite),
-        "arena_bytes": measure_arena_bytes(tflite),
-        "macs": int(sum(r["macs"] for r in macs)),
-        "parameters": int(res.model.count_params()),
-        "recipe": recipe.to_dict(),
-    }
+    t0 = time.perf_counter()
+    plan = plan_cv(data)
+    echo(f"== {name}: {len(data)} samples {data.counts()}; {plan.kind}, {len(plan.splits)} folds, gap {plan.gap}")
+    out = {"samples": len(data), "counts": data.counts(), "protocol": plan.describe(), "epochs": epochs}
+    for key, cands in (("selected", search_space(epochs)), ("default", [fixed_candidate("default", epochs)]),
+                       ("baseline", [fixed_candidate("baseline", epochs)])):
+        sel = select(data, plan, cands, epochs=epochs)
+        f = cv_report(data, sel)
+        i = cv_int8(data, sel)
+        row = {"recipe": sel.winner.candidate.name, "epochs": sel.epochs,
+               "float": round(f["balanced_accuracy"], 4), "float_interval_90": f["interval_90"],
+               "int8": round(i["metrics"]["balanced_accuracy"], 4), "int8_interval_90": i["metrics"]["interval_90"],
+               "macs": sel.winner.macs, "tflite_bytes": i["tflite_bytes"], "seconds": round(sel.seconds, 1)}
+        if key == "selected":
+            add_model_bytes(data, sel)
+            row["table"] = sel.table
+            echo(format_table(sel))
+        out[key] = row
+        echo(f"  {key:<9} {row['recipe']:<22} float {row['float']:.3f} [{f['interval_90'][0]:.2f}, "
+             f"{f['interval_90'][1]:.2f}]  int8 {row['int8']:.3f}  ({row['seconds']:.0f} s)")
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
 
 
-def format_table(results: dict) -> str:
-    names = list(results)
-    folds = len(next(iter(results.values()))["folds"])
-    lines = ["balanced accuracy, float / int8 (TFLM), per capture-order fold:",
-             f"{'':>22}" + "".join(f"{n:>20}" for n in names)]
-    for k in range(folds):
-        lines.append(f"{'fold ' + str(k):>22}" + "".join(
-            f"{results[n]['folds'][k]['float_balanced_accuracy']:>13.3f} / {results[n]['folds'][k]['int8_balanced_accuracy']:.3f}"
-            for n in names))
-    for key, label, fmt in (("mean", "mean", "{:>13.3f} / {:.3f}"),):
-        lines.append(f"{label:>22}" + "".join(
-            fmt.format(results[n]["mean_float_balanced_accuracy"], results[n]["mean_int8_balanced_accuracy"]) for n in names))
-    for key, label in (("train_seconds", "training seconds"), ("tflite_bytes", "tflite bytes"),
-                       ("arena_bytes", "arena bytes (TFLM)"), ("macs", "MACs / inference"), ("parameters", "parameters")):
-        lines.append(f"{label:>22}" + "".join(f"{results[n][key]:>20}" for n in names))
+def format_summary(results: dict) -> str:
+    lines = ["pooled CV balanced accuracy, float / int8 (TFLM):",
+             f"{'dataset':<12}{'protocol':<26}{'selected':>16} {'(recipe)':<22}{'default':>16}{'baseline':>16}"]
+    for name, r in results.items():
+        proto = f"{r['protocol']['kind'].split(' (')[0]} x{r['protocol']['folds']}"
+        cell = lambda k: f"{r[k]['float']:.3f} / {r[k]['int8']:.3f}"  # noqa: E731
+        lines.append(f"{name:<12}{proto:<26}{cell('selected'):>16} {r['selected']['recipe']:<22}"
+                     f"{cell('default'):>16}{cell('baseline'):>16}")
     return "\n".join(lines)
 
 
-def _recipe_list(ctx, param, value: str) -> list[str]:
-    """Split ``a,b`` and check each name with click.Choice (usage error, exit 2, listing the choices)."""
-    choice = click.Choice(sorted(RECIPES))
-    names = [choice.convert(r.strip(), param, ctx) for r in value.split(",") if r.strip()]
-    if not names:
-        raise click.BadParameter("name at least one recipe", ctx=ctx, param=param)
-    return names
-
-
 @click.command("bench")
-@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
-@click.option("--folds", type=int, default=5, show_default=True)
-@click.option("--recipes", default="default,baseline", show_default=True, callback=_recipe_list,
-              help="Comma-separated recipe names: " + ", ".join(sorted(RECIPES)) + ".")
+@click.argument("datasets", nargs=-1, type=click.Path(exists=True, file_okay=False))
+@click.option("--shared", type=click.Path(file_okay=False), default="../shared/datasets", show_default=True,
+              help="Folder of the real recordings (used when no DATASETS are given).")
+@click.option("--demo", type=click.Path(file_okay=False), default="datasets/demo", show_default=True,
+              help="The simulator's demo dataset (used when no DATASETS are given).")
+@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write results as JSON.")
-@click.option("--epochs", type=int, default=None, help="Override every recipe's maximum epochs (quick runs).")
-def bench_cmd(dataset, folds, recipes, json_path, epochs):
-    """k-fold capture-order cross-validation of recipes on DATASET (float and int8 balanced accuracy, cost)."""
-    from ..training.data import load_dataset
-    from ..training.recipes import get_recipe
+@click.option("--force", is_flag=True, help="Overwrite --json if it exists.")
+def bench_cmd(datasets, shared, demo, epochs, json_path, force):
+    """Selected vs default vs seed-style recipe under CV on DATASETS (default: every real set + demo)."""
+    from .realsets import REAL_SETS
+    from .steps import load
 
+    if json_path and Path(json_path).exists() and not force:
+        raise click.ClickException(f"{json_path} exists: pass --force to overwrite it")
     t0 = time.perf_counter()
-    data = load_dataset(dataset)
-    click.echo(f"{dataset}: {len(data)} samples {data.counts()}, {folds} folds over contiguous capture-order blocks")
+    sources = {}
+    if datasets:
+        for d in datasets:
+            sources[Path(d).name] = lambda d=d: load(d)
+    else:
+        if not Path(shared).is_dir():
+            raise click.ClickException(f"{shared} not found: pass --shared or DATASET folders")
+        for name, loader in REAL_SETS.items():
+            sources[name] = lambda loader=loader: loader(Path(shared))
+        if Path(demo).is_dir():
+            sources["demo (sim)"] = lambda: load(demo)
     results = {}
-    for name in recipes:
-        recipe = get_recipe(name, **({"epochs": epochs} if epochs else {}))
-        results[name] = bench_recipe(data, recipe, folds, progress=False)
-    click.echo(format_table(results))
+    for name, get in sources.items():
+        results[name] = bench_dataset(name, get(), epochs)
+    click.echo(format_summary(results))
     total = time.perf_counter() - t0
     click.echo(f"whole benchmark: {total:.0f} s")
     if json_path:
-        out = {"dataset": str(Path(dataset).resolve()), "folds": folds, "seconds": round(total, 1), **results}
-        Path(json_path).write_text(json.dumps(out, indent=2) + "\n")
+        Path(json_path).write_text(json.dumps({"seconds": round(total, 1), "epochs": epochs, "results": results},
+                                              indent=2) + "\n")
         click.echo(f"wrote {json_path}")

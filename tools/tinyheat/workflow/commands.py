@@ -8,8 +8,6 @@ import click
 from ..errors import OverwriteError, UserError, ensure_new_dir
 from ..training.recipes import RECIPES
 
-FORCE = click.option("--force", is_flag=True, help="Write into an existing output (replacing files of the same name).")
-
 
 def firmware_target(firmware: str | None) -> Path:
     """Where ``export`` / ``run`` write the model: ``--firmware`` if given, else the ``firmware/`` folder of
@@ -53,17 +51,8 @@ def _fmt_device(d: dict) -> str:
             f"{100 * d['uncertain_rate']:.1f} % of frames)")
 
 
-def _echo_train(run) -> None:
-    m = run.metrics()
-    s = m["split"]
-    click.echo(f"split: {s['kind']}: train {s['train']}, val {s['val']}, test {s['test']} "
-               f"(gap {s.get('gap_frames')} frames at each cut)")
-    click.echo(_fmt_metrics("float", m["float"]))
-    click.echo(f"model: {m['model']['parameters']} parameters, {m['model']['macs']} MACs per inference")
-
-
 def _echo_quant(m: dict) -> None:
-    click.echo(_fmt_metrics("int8", m["int8"]) + f"  [{m['int8']['interpreter']}]")
+    """m: quantize.json's content."""
     p = m["tflm_parity"]
     if p["identical"]:
         click.echo(f"TFLM vs LiteRT reference kernels: identical on {p['inputs']} inputs")
@@ -72,30 +61,41 @@ def _echo_quant(m: dict) -> None:
                     f"inputs by at most {p['max_abs_diff']} step (a requantization rounding tie; top-1 identical; "
                     f"--allow-lsb 0 refuses this)",
                     fg="yellow", err=True)
-    mm = m["model"]
-    click.echo(f"int8 model: {mm['tflite_bytes']} bytes, arena {mm['arena_measured_bytes']} bytes measured "
-               f"({mm['arena_bytes']} exported), ops {', '.join(mm['ops'])}")
+    click.echo(f"int8 model: {m['tflite_bytes']} bytes, arena {m['arena_measured_bytes']} bytes measured "
+               f"({m['arena_bytes']} exported), ops {', '.join(m['ops'])} [{m['interpreter']}]")
 
 
 @click.command("train")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
-@click.option("--recipe", type=click.Choice(sorted(RECIPES)), default="default", show_default=True)
-@click.option("--epochs", type=int, default=None, help="Override the recipe's maximum epochs.")
-@click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
-@click.option("--patience", type=int, default=None,
-              help="Early stopping on the val block after this many epochs without improvement (0 = off).")
-@FORCE
-def train_cmd(dataset, out, recipe, epochs, seed, patience, force):
-    """Train a small CNN on DATASET, split by capture order (never by random frame)."""
-    ensure_new_dir(out, force)
-    from .pipeline import train_run
-    from ..training.recipes import get_recipe
+@click.option("--recipe", type=click.Choice(["auto", *sorted(RECIPES)]), default="auto", show_default=True,
+              help="auto: select input and architecture by cross-validation; else a fixed recipe.")
+@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+              help="Most epochs per candidate; the deployed model's epochs are chosen by CV up to this.")
+@click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
+def train_cmd(dataset, out, recipe, epochs, force):
+    """Check DATASET, select a recipe by CV, refit it on every sample (load -> train -> save)."""
+    from ..training.cv import DatasetTooSmall
+    from .steps import check, load, train, train_files, write_run
+    from .check import format_check
 
-    overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("patience", patience)) if v is not None}
-    run = train_run(dataset, out, get_recipe(recipe, **overrides))
-    _echo_train(run)
-    click.echo(f"wrote {run.path}/model.keras, metrics.json, confusion.png, curves.png")
+    _refuse_existing(out, force)
+    data = load(dataset)
+    try:
+        report = check(data)
+        click.echo(format_check(report))
+        t = train(data, recipe, epochs, echo=click.echo, report=report)
+    except DatasetTooSmall as e:
+        raise click.ClickException(str(e)) from None
+    _echo_selection(t.selection)
+    click.echo(_fmt_cv("float", t.cv_float))
+    files = train_files(data, dataset, t)
+    write_run(Path(out), files, force=force)
+    click.echo(f"wrote {out}/: {', '.join(files)} (deployed model: all {len(data)} samples, {t.selection.epochs} epochs)")
+
+
+def _refuse_existing(out, force) -> None:
+    ensure_new_dir(out, force)
 
 
 @click.command("quantize")
@@ -104,18 +104,20 @@ def train_cmd(dataset, out, recipe, epochs, seed, patience, force):
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
-@FORCE
+@click.option("--force", is_flag=True, help="Overwrite RUN's int8 model if it has one.")
 def quantize_cmd(run, qat, allow_lsb, force):
-    """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena."""
-    ensure_new_file(Path(run) / "model_int8.tflite", force)
+    """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena.
+
+    Writes model_int8.tflite and quantize.json; never modifies the files `train` wrote.
+    """
     from .pipeline import quantize_run
     from ..deploy.quantize import QATUnavailableError
     from ..deploy.tflm_check import TFLMParityError
     from ..deploy.tflm_support import UnsupportedByDeviceError
 
     try:
-        m = quantize_run(run, qat=qat, allow_lsb=allow_lsb)
-    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError) as e:
+        m = quantize_run(run, qat=qat, allow_lsb=allow_lsb, force=force)
+    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError, FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     _echo_quant(m)
 
@@ -127,11 +129,11 @@ def quantize_cmd(run, qat, allow_lsb, force):
                    "Default: the firmware/ folder of the checkout tinyheat runs from.")
 def export_cmd(run, firmware):
     """Write RUN's int8 model as C sources + header + model card for the firmware."""
+    target = firmware_target(firmware)
+    _echo_firmware_target(firmware, target)
     from ..deploy.export import BudgetError
     from .pipeline import export_run
 
-    target = firmware_target(firmware)
-    _echo_firmware_target(firmware, target)
     try:
         files = export_run(run, target)
     except (BudgetError, FileNotFoundError, ValueError) as e:
@@ -145,7 +147,7 @@ def export_cmd(run, firmware):
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Where to write the metrics (default: RUN/eval-<dataset>.json).")
-@FORCE
+@click.option("--force", is_flag=True, help="Replace the metrics file if it exists.")
 def evaluate_cmd(run, dataset, json_path, force):
     """Metrics of RUN's int8 model, run in TFLM, on every sample of DATASET."""
     from .pipeline import default_eval_name, evaluate_run
@@ -156,9 +158,58 @@ def evaluate_cmd(run, dataset, json_path, force):
         out, path = evaluate_run(run, dataset, json_path)
     except (FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
+    if "warning" in out["split"]:
+        click.secho(f"WARNING: {out['split']['warning']}", fg="yellow", err=True)
     click.echo(_fmt_metrics("int8", out["int8"]))
     click.echo(_fmt_device(out["device"]))
     click.echo(f"wrote {path}")
+
+
+RECIPE_CHOICES = ["auto", *sorted(RECIPES)]
+
+
+def _echo_selection(sel) -> None:
+    from ..training.selection import format_table
+
+    d = sel.plan.describe()
+    click.echo(f"protocol: {d['kind']}, {d['folds']} folds (test sizes {d['test_sizes']}), gap {d['gap_frames']} frames")
+    for note in d["notes"]:
+        click.echo(f"note: {note}")
+    click.echo(format_table(sel))
+
+
+def _fmt_cv(name: str, m: dict) -> str:
+    iv = m.get("interval_90") or [float("nan")] * 2
+    return _fmt_metrics(name, m) + f"  90% interval [{iv[0]:.2f}, {iv[1]:.2f}]"
+
+
+@click.command("tune")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+              help="Most epochs per candidate (successive halving stops all but the best third at a third of it).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON.")
+@click.option("--force", is_flag=True, help="Overwrite --json if it exists.")
+def tune_cmd(dataset, epochs, json_path, force):
+    """Recipe selection table only: every candidate's cross-validated score and cost on DATASET."""
+    import json
+
+    from ..training.cv import DatasetTooSmall
+    from .steps import load, select_recipe
+
+    if json_path and Path(json_path).exists() and not force:
+        raise click.ClickException(f"{json_path} exists: pass --force to overwrite it")
+    data = load(dataset)
+    click.echo(f"{dataset}: {len(data)} samples {data.counts()}")
+    try:
+        sel = select_recipe(data, "auto", epochs, echo=click.echo)
+    except DatasetTooSmall as e:
+        raise click.ClickException(str(e)) from None
+    _echo_selection(sel)
+    click.echo(f"selection: {sel.seconds:.0f} s")
+    if json_path:
+        Path(json_path).write_text(json.dumps({"dataset": str(Path(dataset).resolve()), "protocol": sel.plan.describe(),
+                                               "table": sel.table}, indent=2) + "\n")
+        click.echo(f"wrote {json_path}")
 
 
 @click.command("run")
@@ -167,41 +218,76 @@ def evaluate_cmd(run, dataset, json_path, force):
 @click.option("--firmware", type=click.Path(file_okay=False), default=None,
               help="Firmware folder to export into (its lib/tinyheat_model/). Default: the firmware/ folder of "
                    "the checkout tinyheat runs from, said on screen.")
-@click.option("--recipe", type=click.Choice(sorted(RECIPES)), default="default", show_default=True)
-@click.option("--epochs", type=int, default=None, help="Override the recipe's maximum epochs.")
-@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning before conversion.")
+@click.option("--recipe", type=click.Choice(RECIPE_CHOICES), default="auto", show_default=True,
+              help="auto: select input and architecture by cross-validation; else a fixed recipe.")
+@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+              help="Most epochs per candidate; the deployed model's epochs are chosen by CV up to this.")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
-@FORCE
-def run_cmd(dataset, out, firmware, recipe, epochs, qat, allow_lsb, force):
-    """Train, quantize, evaluate (TFLM) and export in one go: the main job."""
-    ensure_new_dir(out, force)
+@click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
+def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
+    """Check the data, select a recipe by CV, refit on every sample, quantize, check in TFLM, export."""
+    import time
+
+    _refuse_existing(out, force)  # before the heavy imports: a refused run costs nothing
     target = firmware_target(firmware)
     _echo_firmware_target(firmware, target)
-    from ..deploy.export import BudgetError
-    from .pipeline import evaluate_run, export_run, quantize_run, train_run
-    from ..training.recipes import get_recipe
-    from ..deploy.tflm_check import TFLMParityError
 
-    click.echo(f"[1/4] train on {dataset}")
-    r = get_recipe(recipe, **({"epochs": epochs} if epochs else {}))
-    run = train_run(dataset, out, r)
-    _echo_train(run)
-    click.echo("[2/4] quantize to int8 and check in TFLM")
-    from ..deploy.quantize import QATUnavailableError
+    from ..deploy.export import BudgetError, export_model
+    from ..deploy.tflm_check import TFLMParityError, tflm_version
     from ..deploy.tflm_support import UnsupportedByDeviceError
+    from ..training import plots
+    from ..training.cv import DatasetTooSmall
+    from .check import format_check
+    from .steps import check, cv_int8, load, model_card, quantize_files, quantize_model, train, train_files, write_run
 
+    t0 = time.perf_counter()
+    out = Path(out)
+    data = load(dataset)  # once per run
+    click.echo(f"[1/5] check {dataset}: {len(data)} samples {data.counts()}")
     try:
-        _echo_quant(quantize_run(run, qat=qat, allow_lsb=allow_lsb))
-    except (TFLMParityError, QATUnavailableError, UnsupportedByDeviceError) as e:
+        report = check(data)
+        click.echo(format_check(report))
+        click.echo(f"[2/5] select a recipe ({'search space' if recipe == 'auto' else recipe}) by cross-validation, "
+                   f"up to {epochs} epochs")
+        t = train(data, recipe, epochs, echo=click.echo, report=report)
+    except DatasetTooSmall as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"[3/4] evaluate int8 in TFLM on all of {dataset}")
-    ev, path = evaluate_run(run, dataset)
-    click.echo(_fmt_metrics("all", ev["int8"]) + f"  -> {path.name} (includes training samples)")
-    click.echo(f"[4/4] export to {target / 'lib' / 'tinyheat_model'}")
+    _echo_selection(t.selection)
+    click.echo(f"[3/5] refit {t.selection.winner.candidate.name} on all {len(data)} samples for {t.selection.epochs} "
+               f"epochs (epoch count chosen by CV)")
+    click.echo("[4/5] quantize to int8, check TFLM against TFLite, int8 CV estimate")
     try:
-        for f in export_run(run, target):
+        q = quantize_model(t.model, data, t.recipe, allow_lsb)
+    except (TFLMParityError, UnsupportedByDeviceError) as e:
+        raise click.ClickException(str(e)) from None
+    c8 = cv_int8(data, t.selection)
+    cvi, device = c8["metrics"], c8["device"]
+    cvi["interpreter"] = tflm_version()
+    click.echo("cross-validated estimate (models that never saw the held-out samples; the deployed model saw all):")
+    click.echo(_fmt_cv("float", t.cv_float))
+    click.echo(_fmt_cv("int8", cvi))
+    click.echo(_fmt_device(device))
+    for f in t.cv_float["folds"]:
+        click.echo(f"  {f['fold']:>12}: n={f['n']:<4} balanced accuracy {f['balanced_accuracy']:.3f}")
+    files = train_files(data, dataset, t)
+    files.update(quantize_files(q))
+    metrics = files["metrics.json"]
+    metrics.update({"int8": cvi, "device": device, "tflm_parity": q.parity})
+    metrics["model"].update({k: files["quantize.json"][k] for k in ("tflite_bytes", "arena_measured_bytes",
+                                                                      "arena_bytes", "ops")})
+    card = model_card(data.labels, t.recipe, q, {k: metrics["model"][k] for k in ("parameters", "macs", "layers")},
+                      metrics, str(out))
+    files["model_card.json"] = card
+    files["confusion.png"] = lambda p: plots.plot_confusion({"float (CV)": t.cv_float["confusion_matrix"],
+                                                              "int8 TFLM (CV)": cvi["confusion_matrix"]}, data.labels, p)
+    write_run(out, files, force=True)
+    click.echo(f"wrote {out}/: {', '.join(files)}")
+    click.echo(f"[5/5] export to {target / 'lib' / 'tinyheat_model'}")
+    try:
+        for f in export_model(q.tflite, card, target):
             click.echo(f"wrote {f}")
-    except BudgetError as e:
+    except (BudgetError, ValueError, OSError) as e:
         raise click.ClickException(str(e)) from None
+    click.echo(f"done in {time.perf_counter() - t0:.0f} s")

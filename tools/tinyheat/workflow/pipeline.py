@@ -1,11 +1,14 @@
 """The run folder and the steps on it: train -> quantize -> evaluate -> export.
 
-A run folder ``RUN/`` holds:
+A run folder ``RUN/`` holds, by the step that writes it (no step modifies another's file):
 
-- ``run.json``: recipe, labels, dataset path and the exact split (files per block);
-- ``model.keras``: the float Keras 3 model; ``model_int8.tflite``: the int8 model;
-- ``metrics.json``: float and int8 metrics on the held-out block, the split, the model's cost;
-- ``confusion.png``, ``curves.png``; ``model_card.json`` after export;
+- train (:func:`steps.train_files`): ``run.json`` (recipe, labels, dataset, the samples the deployed
+  model trained on: all), ``selection.json`` (the CV table), ``metrics.json`` (the cross-validated
+  estimate, the data check, the model's cost), ``model.keras`` (Keras 3), ``confusion.png``;
+- quantize (:func:`steps.quantize_files`): ``model_int8.tflite``, ``quantize.json`` (io quantization,
+  TFLM parity, arena, ops);
+- ``tinyheat run`` writes both sets at once, with the int8 CV estimate and the device view in
+  ``metrics.json`` and ``model_card.json``;
 - ``eval-<dataset>.json`` from ``tinyheat evaluate``.
 """
 from __future__ import annotations
@@ -18,12 +21,11 @@ import numpy as np
 
 from ..deploy import export as export_mod
 from ..deploy.device_view import device_metrics
-from ..training import plots
-from ..training.data import LabelledFrames, Split, holdout_split, load_dataset
+from ..training.data import LabelledFrames, Split, load_dataset
 from ..training.metrics import classification_metrics
 from ..training.preprocess import quantize_input
-from ..training.recipes import Recipe, get_recipe
-from ..deploy.tflm_check import check_parity, io_quantization, measure_arena_bytes, model_ops, run_tflm, tflm_version
+from ..training.recipes import Recipe
+from ..deploy.tflm_check import io_quantization, run_tflm, tflm_version
 
 
 def _read_json(path: Path) -> dict:
@@ -87,118 +89,51 @@ class Run:
         return keras.models.load_model(self.path / "model.keras")
 
 
-def train_run(dataset: str | Path, out: str | Path, recipe: Recipe | None = None, progress: bool = True,
-              split: Split | None = None) -> Run:
-    """Train ``recipe`` (default: ``default``) on a capture-order holdout split of ``dataset``."""
-    from ..training.model import layer_macs
-    from ..training.train import fit, predict_proba
+def quantize_run(run: Run | str | Path, qat: bool = False, progress: bool = True, allow_lsb: int = 1,
+                 force: bool = False) -> dict:
+    """Load RUN's model and dataset -> :func:`steps.quantize_model` -> write model_int8.tflite + quantize.json.
 
-    recipe = recipe or get_recipe("default")
-    data = load_dataset(dataset)
-    split = split or holdout_split(data)
-    run = Run(out)
-    run.path.mkdir(parents=True, exist_ok=True)
-    result = fit(data, split, recipe, progress=progress)
-    result.model.save(run.path / "model.keras")
-    proba = predict_proba(result.model, data.frames[split.test], recipe)
-    fmetrics = classification_metrics(data.y[split.test], proba.argmax(1), data.labels)
-    layers = layer_macs(result.model)
-    _write_json(run.path / "run.json", {
-        "dataset": str(Path(dataset).resolve()), "labels": data.labels, "recipe": recipe.to_dict(),
-        "split_files": {k: data.files[getattr(split, k)].tolist() for k in ("train", "val", "test")},
-    })
-    metrics = {
-        "labels": data.labels,
-        "dataset": str(Path(dataset).resolve()),
-        "recipe": recipe.name,
-        "split": {**split.description, "train": int(len(split.train)), "val": int(len(split.val)),
-                  "test": int(len(split.test)),
-                  "test_per_class": {lab: int((data.y[split.test] == i).sum()) for i, lab in enumerate(data.labels)}},
-        "float": fmetrics,
-        "model": {"parameters": int(result.model.count_params()), "macs": int(sum(r["macs"] for r in layers)),
-                  "layers": layers},
-        "training": {"seconds": round(result.seconds, 2), "best_epoch": result.best_epoch,
-                     "epochs_run": len(result.history["loss"])},
-    }
-    run.save_metrics(metrics)
-    plots.plot_curves(result.history, run.path / "curves.png", result.best_epoch)
-    plots.plot_confusion({"float": fmetrics["confusion_matrix"]}, data.labels, run.path / "confusion.png")
-    return run
-
-
-def quantize_run(run: Run | str | Path, qat: bool = False, progress: bool = True, allow_lsb: int = 1) -> dict:
-    """int8-quantize the run's model, check TFLM against TFLite reference kernels, measure the arena.
-
-    Raises TFLMParityError if the two interpreters disagree on any test input by more than
-    ``allow_lsb`` steps, or on any top-1. Default 1: the two builds round a FULLY_CONNECTED
-    requantization tie differently on rare inputs (see :func:`tflm_check.check_parity`); 0 demands
-    bit-identical outputs.
+    Never modifies a file ``train`` wrote. Raises TFLMParityError (see
+    :func:`tflm_check.check_parity`), UnsupportedByDeviceError, QATUnavailableError; a run that
+    already has an int8 model needs ``force``. Returns quantize.json's content.
     """
-    from ..deploy.quantize import convert_int8, qat_finetune, representative_inputs
-    from ..deploy.tflm_support import check_tflm_support
+    from ..deploy.quantize import qat_finetune
+    from .steps import quantize_files, quantize_model, write_run
 
     run = run if isinstance(run, Run) else Run(run)
     recipe = run.recipe
-    data, split = run.load_data_and_split()
+    data = load_dataset(run.info["dataset"], labels=run.labels)
     model = run.load_model()
-    if qat:
-        model = qat_finetune(model, data, split, recipe, progress=progress)
-    tflite = convert_int8(model, representative_inputs(data, split, recipe))
-    check_tflm_support(tflite)  # the device's TFLM must compute what is checked below
-    io = io_quantization(tflite)
-    card_input = {**recipe.input.to_dict(), **io["input"]}
-    x = quantize_input(data.frames[split.test], card_input)
-    q_out, parity = check_parity(tflite, x, allow_lsb)  # raises before anything is written
-    (run.path / "model_int8.tflite").write_bytes(tflite)
-    imetrics = classification_metrics(data.y[split.test], q_out.argmax(1), data.labels)
-    imetrics.update({"interpreter": tflm_version(), "quantization": "qat" if qat else "ptq"})
-    measured = measure_arena_bytes(tflite)
-    m = run.metrics()
-    m["int8"] = imetrics
-    m["tflm_parity"] = parity
-    m["model"].update({"tflite_bytes": len(tflite), "arena_measured_bytes": measured,
-                       "arena_bytes": export_mod.exported_arena_bytes(measured), "ops": model_ops(tflite)})
-    run.save_metrics(m)
-    plots.plot_confusion({"float": m["float"]["confusion_matrix"], "int8 (TFLM)": imetrics["confusion_matrix"]},
-                         data.labels, run.path / "confusion.png")
-    return m
+    if qat:  # fine-tunes on every sample, like the deployed model; the val curve is on training samples
+        everything = np.arange(len(data))
+        model = qat_finetune(model, data, Split(everything, everything, everything[:0]), recipe, progress=progress)
+    q = quantize_model(model, data, recipe, allow_lsb)
+    files = quantize_files(q, qat)
+    write_run(run.path, files, force=force, new_folder=False)
+    return files["quantize.json"]
 
 
 def model_card(run: Run) -> dict:
-    """Everything needed to run the int8 model: input spec, labels, quantization, ops, cost, metrics."""
-    tflite = run.tflite()
+    """The model card of a run folder: run.json + metrics.json (train) + quantize.json (quantize)."""
+    from .steps import QuantResult, model_card as card_of
+
+    p = run.path / "quantize.json"
+    if not p.exists():
+        raise FileNotFoundError(f"{run.path}: no int8 model; run `tinyheat quantize {run.path}` first")
+    qj = _read_json(p)
+    q = QuantResult(run.tflite(), qj["io"], qj["tflm_parity"], qj["arena_measured_bytes"], qj["ops"])
     m = run.metrics()
-    if "int8" not in m:
-        raise ValueError(f"{run.path}: no int8 metrics; run `tinyheat quantize {run.path}` first")
-    io = io_quantization(tflite)
-    recipe = run.recipe
-    return {
-        "format": "tinyheat-model-card/1",
-        "run": str(run.path),
-        "labels": run.labels,
-        "input": {**io["input"], **recipe.input.to_dict()},
-        "output": io["output"],
-        "ops": m["model"]["ops"],
-        "arena_bytes": m["model"]["arena_bytes"],
-        "arena_measured_bytes": m["model"]["arena_measured_bytes"],
-        "tflite_bytes": len(tflite),
-        "interpreter": tflm_version(),
-        "model": {k: m["model"][k] for k in ("parameters", "macs", "layers")},
-        "recipe": recipe.to_dict(),
-        "split": m["split"],
-        "metrics": {"float_balanced_accuracy": m["float"]["balanced_accuracy"],
-                    "int8_balanced_accuracy": m["int8"]["balanced_accuracy"],
-                    "int8_accuracy": m["int8"]["accuracy"],
-                    "int8_per_class": m["int8"]["per_class"]},
-    }
+    return card_of(run.labels, run.recipe, q, {k: m["model"][k] for k in ("parameters", "macs", "layers")}, m,
+                   str(run.path))
 
 
 def export_run(run: Run | str | Path, firmware: str | Path, budget: dict = export_mod.WIO_TERMINAL_BUDGET) -> list[Path]:
-    """Write the model card into the run and the C model library into ``firmware`` (BudgetError if too big)."""
+    """Write the C model library into ``firmware`` from the run's files (BudgetError if too big).
+
+    The model card goes to the firmware folder (and is already in RUN when ``run`` wrote it).
+    """
     run = run if isinstance(run, Run) else Run(run)
     card = model_card(run)
-    export_mod.check_budget(card["tflite_bytes"], card["arena_bytes"], budget)
-    _write_json(run.path / "model_card.json", card)
     return export_mod.export_model(run.tflite(), card, firmware, budget)
 
 
@@ -223,6 +158,9 @@ def evaluate_run(run: Run | str | Path, dataset: str | Path, json_path: str | Pa
                             output_scale=out_q["scale"], output_zero_point=out_q["zero_point"], labels=data.labels)
     out = {"labels": run.labels, "dataset": str(Path(dataset).resolve()), "run": str(run.path),
            "split": {"kind": "all samples of the dataset", "test": int(len(data))}, "int8": m, "device": device}
+    if Path(dataset).resolve() == Path(run.info["dataset"]).resolve():
+        out["split"]["warning"] = ("the run's model trained on these samples: this is not a held-out estimate "
+                                   "(metrics.json holds the cross-validated one)")
     path = Path(json_path) if json_path else run.path / default_eval_name(dataset)
     _write_json(path, out)
     return out, path

@@ -1,0 +1,148 @@
+"""Cross-validation protocol that adapts to the dataset: leave-one-session-out or blocked k-fold.
+
+Neighbouring thermal frames are near-duplicates, so folds are never random:
+
+- **leave-one-session-out** when the dataset has at least 3 sessions and every class was captured
+  in at least 2 of them (then each fold tests a session the model has never seen, the situation
+  of a new day on the device);
+- otherwise **leave-one-block-out over contiguous capture-order blocks** of each class, with
+  ``folds = min(5, smallest class)`` and a gap of ``min(3, block // 3)`` frames dropped from
+  training on both sides of the test block (0 for 5-per-class sets: there is nothing to spare).
+
+No fold has a val block: the epoch count is chosen by the folds themselves (scores at a few
+checkpoints, pooled over folds) and the deployed model is refit on every sample with it.
+
+The estimate is the balanced accuracy of the predictions pooled over folds (every sample is
+predicted exactly once, by a model that never trained on it or its gap neighbours), with a
+bootstrap interval over folds (folds resampled with replacement, 1000 draws; Efron & Tibshirani
+1993, percentile interval).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.metrics import balanced_accuracy_score
+
+from .data import LabelledFrames, Split
+
+#: fewest samples per class that ``tinyheat run`` trains on (FORMAT.md has no lower bound; below 5,
+#: a 5-block CV has empty blocks and the estimate is meaningless).
+MIN_PER_CLASS = 5
+MAX_FOLDS = 5
+BOOTSTRAP_DRAWS = 1000
+
+
+class DatasetTooSmall(ValueError):
+    """The dataset cannot be cross-validated (one class, empty, or a class under MIN_PER_CLASS)."""
+
+
+@dataclass
+class CVPlan:
+    """The folds of one dataset: ``splits[k].test`` is fold k's test set; ``val`` is always empty."""
+
+    kind: str  # "leave-one-session-out" or "leave-one-block-out (capture order)"
+    splits: list[Split]
+    fold_names: list[str]  # session id or "block k"
+    gap: int
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "folds": len(self.splits), "gap_frames": self.gap,
+                "fold_names": self.fold_names, "test_sizes": [int(len(s.test)) for s in self.splits],
+                "notes": self.notes}
+
+
+def validate_dataset(data: LabelledFrames, min_per_class: int = MIN_PER_CLASS) -> None:
+    """Raise DatasetTooSmall with a one-line reason if ``data`` cannot be trained and cross-validated."""
+    if len(data) == 0:
+        raise DatasetTooSmall("the dataset holds no samples")
+    counts = data.counts()
+    present = {k: v for k, v in counts.items() if v > 0}
+    if len(present) < 2:
+        raise DatasetTooSmall(f"the dataset has one class only ({', '.join(present) or 'none'}): a classifier "
+                              f"needs at least two labels (e.g. add an 'empty' scene)")
+    small = {k: v for k, v in present.items() if v < min_per_class}
+    if small:
+        raise DatasetTooSmall("too few samples: " + ", ".join(f"{k} has {v}" for k, v in small.items())
+                              + f" (need at least {min_per_class} per class)")
+
+
+def _session_plan(data: LabelledFrames) -> CVPlan | None:
+    sessions = np.unique(data.session)
+    if len(sessions) < 3:
+        return None
+    for c in range(len(data.labels)):
+        if len(np.unique(data.session[data.y == c])) < 2:
+            return None
+    splits, names = [], []
+    for s in sessions:
+        test = np.nonzero(data.session == s)[0]
+        train = np.nonzero(data.session != s)[0]
+        # every class must remain in training; a session holding the only other copy would break it
+        if len(np.unique(data.y[train])) < len(data.labels):
+            return None
+        splits.append(Split(train, np.zeros(0, int), test, {"kind": "leave-one-session-out", "session": str(s)}))
+        names.append(str(s))
+    return CVPlan("leave-one-session-out", splits, names, 0)
+
+
+def _block_plan(data: LabelledFrames, max_folds: int) -> CVPlan:
+    n_min = min(v for v in data.counts().values() if v > 0)
+    folds = max(2, min(max_folds, n_min))
+    gap = int(min(3, (n_min // folds) // 3))
+    per_fold_train = [[] for _ in range(folds)]
+    per_fold_test = [[] for _ in range(folds)]
+    for c in range(len(data.labels)):
+        idx = np.nonzero(data.y == c)[0]  # capture order within the class
+        n = len(idx)
+        edges = np.round(np.linspace(0, n, folds + 1)).astype(int)
+        for k in range(folds):
+            t0, t1 = edges[k], edges[k + 1]
+            per_fold_test[k].append(idx[t0:t1])
+            keep = np.r_[np.arange(0, max(0, t0 - gap)), np.arange(min(n, t1 + gap), n)].astype(int)
+            per_fold_train[k].append(idx[keep])
+    splits = [Split(np.concatenate(per_fold_train[k]), np.zeros(0, int), np.concatenate(per_fold_test[k]),
+                    {"kind": "leave-one-block-out", "fold": k, "gap_frames": gap}) for k in range(folds)]
+    return CVPlan("leave-one-block-out (capture order)", splits, [f"block {k}" for k in range(folds)], gap)
+
+
+def plan_cv(data: LabelledFrames, max_folds: int = MAX_FOLDS) -> CVPlan:
+    """Choose and build the folds for ``data`` (module docstring). Raises DatasetTooSmall."""
+    validate_dataset(data)
+    plan = _session_plan(data)
+    if plan is None:
+        plan = _block_plan(data, max_folds)
+        if len(np.unique(data.session)) > 1:
+            plan.notes.append("sessions not used as folds: some class was captured in fewer than 2 sessions")
+    if len(plan.splits) < 5:
+        plan.notes.append(f"only {len(plan.splits)} folds: the estimate is uncertain (see the interval)")
+    return plan
+
+
+def pooled_balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(balanced_accuracy_score(y_true, y_pred)) if len(y_true) else float("nan")
+
+
+def bootstrap_interval(fold_true: list[np.ndarray], fold_pred: list[np.ndarray], draws: int = BOOTSTRAP_DRAWS,
+                       seed: int = 0, level: float = 0.90) -> tuple[float, float]:
+    """Percentile interval of pooled balanced accuracy when whole folds are resampled with replacement.
+
+    fold_true/fold_pred: per fold, true and predicted class indices. Returns (lo, hi); with one fold
+    the interval is (nan, nan).
+    """
+    k = len(fold_true)
+    if k < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    stats = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a draw may lack a class that was predicted
+        for _ in range(draws):
+            pick = rng.integers(0, k, k)
+            yt = np.concatenate([fold_true[i] for i in pick])
+            yp = np.concatenate([fold_pred[i] for i in pick])
+            stats.append(pooled_balanced_accuracy(yt, yp))
+    a = (1 - level) / 2
+    return float(np.quantile(stats, a)), float(np.quantile(stats, 1 - a))

@@ -1,0 +1,401 @@
+"""Per-dataset recipe selection by cross-validation, then a refit on every sample.
+
+Search space (all candidates fit the device budget: <= 150 k MACs, model and arena <= 32 KB):
+
+inputs (each with the augmentation that fits it; all computable by the firmware's ``th_classify``):
+
+- ``window-fixed``: ``clamp((T - 23) / 10, 0, 1)``, the fixed 23-33 degC window of the default
+  recipe; augmentation: mirror, +-2 px shifts, 0.2 K sensor noise, 1 K whole-frame ambient offset.
+- ``window-data``: the same formula with a window from the *training* frames' pixel temperatures:
+  ``lo`` = 1st percentile rounded down, ``hi`` = 99.5th percentile rounded up (0.5 degC steps,
+  at least 4 K wide); computed inside each fold from that fold's training frames only.
+  Augmentation as above with a 0.5 K ambient offset.
+- ``relative``: ``(T - median(T)) / 10 K`` (th_classify's relative mode; the int8 input tensor's
+  calibrated range clamps it, so no separate clip is needed on the device); augmentation: mirror,
+  +-2 px shifts, 0.15 K noise and **no** ambient offset (a uniform offset does not change a
+  median-relative frame, it would only waste capacity).
+
+A two-channel (relative + absolute) input is not in the space: ``th_classify`` computes one
+channel and the device's model input is 24 x 32 x 1 (FORMAT.md section 5).
+
+architectures (conv + ReLU blocks, flatten, dropout 0.3, dense 16, logits; mixup 0.3):
+
+- ``cnn-s``: conv 8 (3x3, stride 2) + pool, conv 16 + pool: about 73 k MACs;
+- ``cnn-m``: conv 8 (3x3, stride 2) + pool, conv 16 + pool, conv 32 (the default): about 131 k MACs.
+
+Protocol (:mod:`tinyheat.training.cv`): every candidate is trained on every fold with successive
+halving (Jamieson & Talwalkar 2016, arXiv:1502.07943): all candidates to a third of the epochs,
+the best third, and any candidate within noise of the leader, on to the full count; scores are taken at 1/3, 2/3 and all of the epochs and pooled
+over folds. The
+winner is the cheapest candidate (fewest MACs) whose pooled balanced accuracy is within noise of
+the best: ``best - score <= max(0.02, standard error of the per-fold paired difference)``. Its
+epoch count is the checkpoint with the best pooled score, and :func:`refit` trains the deployed
+model on every sample with it.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .augment import augment_frames
+from .cv import CVPlan, bootstrap_interval, pooled_balanced_accuracy
+from .data import LabelledFrames
+from .preprocess import InputSpec, normalize, softmax
+from .recipes import Augment, Recipe, get_recipe
+
+#: scores closer than this to the best are treated as ties (README: seed and fold noise on sets of
+#: a few hundred frames is about +-0.02 balanced accuracy).
+NOISE_FLOOR = 0.02
+#: device budget the search space respects (issue 8; firmware/README.md has the full budget)
+MAX_MACS = 150_000
+
+INPUT_KINDS = ("window-fixed", "window-data", "relative")
+AUGMENT_FOR = {
+    "window-fixed": Augment(hflip=0.5, shift_px=2, noise_K=0.2, ambient_K=1.0, gain=0.0),
+    "window-data": Augment(hflip=0.5, shift_px=2, noise_K=0.2, ambient_K=0.5, gain=0.0),
+    "relative": Augment(hflip=0.5, shift_px=2, noise_K=0.15, ambient_K=0.0, gain=0.0),
+}
+ARCHITECTURES = {
+    "cnn-s": ((8, 3, 2, True), (16, 3, 1, True)),
+    "cnn-m": ((8, 3, 2, True), (16, 3, 1, True), (32, 3, 1, False)),
+}
+RELATIVE_SPAN_K = 10.0
+
+
+def data_window(frames: np.ndarray) -> tuple[float, float]:
+    """(lo, hi) degC: 1st / 99.5th percentile of the frames' pixels, rounded out to 0.5 degC, >= 4 K wide."""
+    finite = np.asarray(frames, dtype=np.float32)
+    finite = finite[np.isfinite(finite) & (finite > -40) & (finite < 300)]
+    lo, hi = np.percentile(finite, [1.0, 99.5]) if finite.size else (20.0, 35.0)
+    lo, hi = math.floor(lo * 2) / 2, math.ceil(hi * 2) / 2
+    if hi - lo < 4.0:
+        mid = (hi + lo) / 2
+        lo, hi = mid - 2.0, mid + 2.0
+    return float(lo), float(hi)
+
+
+def input_spec(kind: str, train_frames: np.ndarray) -> InputSpec:
+    """The InputSpec of input ``kind`` fitted on ``train_frames`` (n, 24, 32) degC."""
+    if kind == "window-fixed":
+        return InputSpec(mode="window", window_lo_degC=23.0, window_hi_degC=33.0)
+    if kind == "window-data":
+        lo, hi = data_window(train_frames)
+        return InputSpec(mode="window", window_lo_degC=lo, window_hi_degC=hi)
+    if kind == "relative":
+        return InputSpec(mode="relative", relative_span_K=RELATIVE_SPAN_K)
+    raise ValueError(f"unknown input kind {kind!r}; choose from {INPUT_KINDS}")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One point of the search space: an input kind (``fixed`` = the recipe's own input) and a recipe."""
+
+    name: str
+    input_kind: str
+    recipe: Recipe
+    architecture: str = ""
+
+    def recipe_for(self, train_frames: np.ndarray) -> Recipe:
+        """The recipe fitted to these training frames: the input (unless ``fixed``) and the batch size.
+
+        Small sets get smaller batches, ``max(8, min(batch_size, n // 4))``, so that every epoch has
+        at least about 4 optimizer steps (40 frames at batch 32 would train 2 steps per epoch and a
+        24-epoch budget would leave the model near its initialisation).
+        """
+        batch = max(8, min(self.recipe.batch_size, len(train_frames) // 4))
+        if self.input_kind == "fixed":
+            return replace(self.recipe, batch_size=batch)
+        return replace(self.recipe, input=input_spec(self.input_kind, train_frames), batch_size=batch)
+
+
+def search_space(epochs: int = 30, inputs=INPUT_KINDS, architectures=tuple(ARCHITECTURES)) -> list[Candidate]:
+    base = get_recipe("default")
+    out = []
+    for arch in architectures:
+        for kind in inputs:
+            # Keras 3 model names may not hold "/": the recipe (and model) is named kind-arch
+            r = replace(base, name=f"{kind}-{arch}", conv=ARCHITECTURES[arch], augment=AUGMENT_FOR[kind],
+                        input=input_spec(kind, np.full((1, 24, 32), 25.0, np.float32)), epochs=epochs, patience=0)
+            out.append(Candidate(f"{kind}/{arch}", kind, r, arch))
+    return out
+
+
+def fixed_candidate(name: str, epochs: int | None = None) -> Candidate:
+    """A named recipe (``default``, ``baseline``) as a candidate with its own fixed input."""
+    r = get_recipe(name)
+    r = replace(r, patience=0, **({"epochs": epochs} if epochs else {}))
+    return Candidate(name, "fixed", r, name)
+
+
+#: (architecture and optimizer settings, classes) -> (compiled model, initial weights, fresh optimizer state)
+_ENGINES: dict = {}
+
+
+def _engine(recipe: Recipe, num_classes: int):
+    """One compiled Keras model per architecture, shared by the CV trainers of that architecture.
+
+    Tracing a new model's training step costs about 1 s (measured here); with 6 candidates x 5 folds
+    that was about a third of the selection time. Each Trainer swaps its own weights and Adam state
+    in and out, so sharing changes nothing but the time (dropout masks come from the shared layer's
+    seed stream instead of a fresh one).
+    """
+    from .model import build_model
+
+    key = (recipe.conv, recipe.dropout, recipe.dense, recipe.learning_rate, recipe.label_smoothing, recipe.seed,
+           num_classes)
+    if key not in _ENGINES:
+        if len(_ENGINES) > 8:
+            _ENGINES.clear()
+        model = build_model(recipe, num_classes)
+        model.optimizer.build(model.trainable_variables)
+        _ENGINES[key] = (model, model.get_weights(), [v.numpy() for v in model.optimizer.variables])
+    return _ENGINES[key]
+
+
+class Trainer:
+    """Trains one model epoch by epoch (so successive halving can continue it later).
+
+    Each epoch draws a fresh augmentation of the degC frames, normalizes, applies mixup, and runs one
+    pass of Adam with class weights (as :func:`tinyheat.training.train.fit`, without a val block).
+    shared: train on the architecture's shared engine model (:func:`_engine`, for the many CV
+    fold models) instead of a model of its own (the deployed refit).
+    """
+
+    def __init__(self, frames: np.ndarray, y: np.ndarray, num_classes: int, recipe: Recipe, shared: bool = False):
+        from .model import build_model, keras
+        from .train import class_weights
+
+        self.recipe, self.frames, self.k = recipe, frames, num_classes
+        self.y1h = keras.utils.to_categorical(y, num_classes)
+        self.cw = class_weights(y, num_classes) if recipe.class_weighting else None
+        self.rng = np.random.default_rng(recipe.seed)
+        if shared:
+            self._model, w, opt = _engine(recipe, num_classes)
+            self._state = ([a.copy() for a in w], [a.copy() for a in opt])
+        else:
+            self._model, self._state = build_model(recipe, num_classes), None
+        self.epochs = 0
+        self.seconds = 0.0
+        self.loss: list[float] = []
+
+    def _load(self) -> None:
+        if self._state is not None:
+            self._model.set_weights(self._state[0])
+            for v, a in zip(self._model.optimizer.variables, self._state[1]):
+                v.assign(a)
+
+    def _save(self) -> None:
+        if self._state is not None:
+            self._state = (self._model.get_weights(), [v.numpy() for v in self._model.optimizer.variables])
+
+    @property
+    def model(self):
+        """The Keras model holding this trainer's weights (a shared engine is loaded first)."""
+        self._load()
+        return self._model
+
+    def get_weights(self) -> list:
+        return [a.copy() for a in self._state[0]] if self._state is not None else self._model.get_weights()
+
+    def train_to(self, epochs: int) -> None:
+        from .train import mixup
+
+        t0 = time.perf_counter()
+        if self.epochs < epochs:
+            self._load()
+        while self.epochs < epochs:
+            x = normalize(augment_frames(self.frames, self.recipe.augment, self.rng), self.recipe.input)
+            y = self.y1h
+            if self.recipe.mixup_alpha:
+                x, y = mixup(x, y, self.recipe.mixup_alpha, self.rng)
+            h = self._model.fit(x, y, batch_size=self.recipe.batch_size, epochs=1, verbose=0, shuffle=True,
+                                class_weight=self.cw)
+            self.loss.append(float(h.history["loss"][0]))
+            self.epochs += 1
+        self._save()
+        self.seconds += time.perf_counter() - t0
+
+    def predict(self, frames: np.ndarray) -> np.ndarray:
+        """Probabilities (n, k) of degC frames (n, 24, 32)."""
+        if len(frames) == 0:
+            return np.zeros((0, self.k), np.float32)
+        model = self.model
+        # a direct call, not predict(): predict() retraces a tf.function for every new model
+        x = normalize(frames, self.recipe.input)
+        return softmax(np.concatenate([np.asarray(model(x[i:i + 512], training=False))
+                                       for i in range(0, len(x), 512)]))
+
+
+@dataclass
+class CandidateScore:
+    candidate: Candidate
+    macs: int = 0
+    parameters: int = 0
+    seconds: float = 0.0
+    #: epoch checkpoint -> per-fold predicted class indices
+    predictions: dict = field(default_factory=dict)
+    #: epoch checkpoint -> per-fold model weights (to quantize the folds of the winner)
+    weights: dict = field(default_factory=dict)
+    recipes: list = field(default_factory=list)  # per fold, the input-resolved recipe
+    stopped_at: int = 0  # epochs trained (successive halving may stop a candidate early)
+
+    def pooled(self, y_folds, epoch: int) -> float:
+        return pooled_balanced_accuracy(np.concatenate(y_folds), np.concatenate(self.predictions[epoch]))
+
+    def best_epoch(self, y_folds) -> int:
+        eps = sorted(self.predictions)
+        scores = [self.pooled(y_folds, e) for e in eps]
+        return eps[int(np.argmax(scores))]  # first maximum = fewest epochs
+
+    def fold_scores(self, y_folds, epoch: int) -> np.ndarray:
+        return np.array([pooled_balanced_accuracy(t, p) for t, p in zip(y_folds, self.predictions[epoch])])
+
+
+@dataclass
+class Selection:
+    """Result of :func:`select`: the table, the winner, its CV estimate and the protocol."""
+
+    plan: CVPlan
+    scores: list[CandidateScore]
+    winner: CandidateScore
+    epochs: int
+    y_folds: list[np.ndarray]
+    table: list[dict]
+    seconds: float
+
+
+def _checkpoints(epochs: int) -> list[int]:
+    return sorted({max(1, epochs // 3), max(1, 2 * epochs // 3), epochs})
+
+
+def _score_until(data: LabelledFrames, plan: CVPlan, cs: CandidateScore, trainers: list, epochs: int,
+                 checkpoints: list[int]) -> None:
+    for k, split in enumerate(plan.splits):
+        if trainers[k] is None:
+            recipe = cs.candidate.recipe_for(data.frames[split.train])
+            cs.recipes.append(recipe)
+            trainers[k] = Trainer(data.frames[split.train], data.y[split.train], len(data.labels), recipe, shared=True)
+        tr = trainers[k]
+        for e in [c for c in checkpoints if tr.epochs < c <= epochs]:
+            tr.train_to(e)
+            cs.predictions.setdefault(e, [None] * len(plan.splits))[k] = tr.predict(data.frames[split.test]).argmax(1)
+            cs.weights.setdefault(e, [None] * len(plan.splits))[k] = tr.get_weights()
+    cs.seconds = sum(t.seconds for t in trainers)
+    cs.stopped_at = epochs
+
+
+def _cost(cs: CandidateScore, trainer) -> None:
+    from .model import layer_macs
+
+    cs.macs = int(sum(r["macs"] for r in layer_macs(trainer.model)))
+    cs.parameters = int(trainer.model.count_params())
+
+
+def within_noise(best: CandidateScore, other: CandidateScore, y_folds, eb: int, eo: int) -> bool:
+    """True if ``other`` (at epoch eo) is within noise of ``best`` (at eb): see module docstring."""
+    gap = best.pooled(y_folds, eb) - other.pooled(y_folds, eo)
+    diff = best.fold_scores(y_folds, eb) - other.fold_scores(y_folds, eo)
+    diff = diff[np.isfinite(diff)]
+    se = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+    return gap <= max(NOISE_FLOOR, se)
+
+
+def select(data: LabelledFrames, plan: CVPlan, candidates: list[Candidate], epochs: int = 30,
+           halving: bool = True, echo=None) -> Selection:
+    """Score ``candidates`` on ``plan``'s folds and pick the winner (module docstring).
+
+    echo: optional callable(str) for progress lines. Returns a Selection with the table rows
+    ``{"candidate", "input", "architecture", "balanced_accuracy", "fold_std", "interval_90",
+    "epochs", "macs", "parameters", "seconds", "selected", "within_noise"}``.
+    """
+    t0 = time.perf_counter()
+    y_folds = [data.y[s.test] for s in plan.splits]
+    checkpoints = _checkpoints(epochs)
+    scores = [CandidateScore(c) for c in candidates]
+    trainers = {id(cs): [None] * len(plan.splits) for cs in scores}
+    half = checkpoints[0] if halving and len(candidates) > 2 and len(checkpoints) > 1 else epochs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # balanced accuracy of a fold that lacks a class
+        for cs in scores:
+            _score_until(data, plan, cs, trainers[id(cs)], half, checkpoints)
+            _cost(cs, trainers[id(cs)][0])
+            if echo:
+                echo(f"  {cs.candidate.name:<22} {half:>3} epochs: {cs.pooled(y_folds, cs.best_epoch(y_folds)):.3f}"
+                     f"  ({cs.seconds:.0f} s)")
+        if half < epochs:
+            ranked = sorted(scores, key=lambda s: -s.pooled(y_folds, s.best_epoch(y_folds)))
+            lead, el = ranked[0], ranked[0].best_epoch(y_folds)
+            go_on = [s for i, s in enumerate(ranked) if i < math.ceil(len(ranked) / 3)
+                     or within_noise(lead, s, y_folds, el, s.best_epoch(y_folds))]
+            for cs in go_on:
+                _score_until(data, plan, cs, trainers[id(cs)], epochs, checkpoints)
+                if echo:
+                    echo(f"  {cs.candidate.name:<22} {epochs:>3} epochs: "
+                         f"{cs.pooled(y_folds, cs.best_epoch(y_folds)):.3f}  ({cs.seconds:.0f} s)")
+        best = max(scores, key=lambda s: s.pooled(y_folds, s.best_epoch(y_folds)))
+        eb = best.best_epoch(y_folds)
+        close = [s for s in scores if within_noise(best, s, y_folds, eb, s.best_epoch(y_folds))]
+        winner = min(close, key=lambda s: (s.macs, -s.pooled(y_folds, s.best_epoch(y_folds))))
+        table = []
+        for s in scores:
+            e = s.best_epoch(y_folds)
+            fs = s.fold_scores(y_folds, e)
+            lo, hi = bootstrap_interval(y_folds, s.predictions[e])
+            table.append({"candidate": s.candidate.name, "input": s.candidate.input_kind,
+                          "architecture": s.candidate.architecture,
+                          "balanced_accuracy": round(s.pooled(y_folds, e), 4),
+                          "fold_std": round(float(np.nanstd(fs)), 4),
+                          "interval_90": [round(lo, 4), round(hi, 4)], "epochs": e, "trained_epochs": s.stopped_at,
+                          "macs": s.macs, "parameters": s.parameters, "seconds": round(s.seconds, 1),
+                          "within_noise": s in close, "selected": s is winner})
+    return Selection(plan, scores, winner, winner.best_epoch(y_folds), y_folds, table, time.perf_counter() - t0)
+
+
+def cv_report(data: LabelledFrames, sel: Selection) -> dict:
+    """The winner's cross-validated estimate: pooled metrics, interval, per-fold breakdown (no training samples)."""
+    from .metrics import classification_metrics
+
+    w, e = sel.winner, sel.epochs
+    y = np.concatenate(sel.y_folds)
+    p = np.concatenate(w.predictions[e])
+    m = classification_metrics(y, p, data.labels)
+    lo, hi = bootstrap_interval(sel.y_folds, w.predictions[e])
+    folds = []
+    for name, split, yt, yp in zip(sel.plan.fold_names, sel.plan.splits, sel.y_folds, w.predictions[e]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            folds.append({"fold": name, "n": int(len(yt)), "balanced_accuracy": round(pooled_balanced_accuracy(yt, yp), 4),
+                          "accuracy": round(float(np.mean(yt == yp)), 4) if len(yt) else None,
+                          "classes": sorted({data.labels[i] for i in np.unique(yt)})})
+    m.update({"estimate": "cross-validated: every sample predicted once by a model that did not train on it",
+              "interval_90": [round(lo, 4), round(hi, 4)], "interval": "bootstrap over folds (percentile, 1000 draws)",
+              "folds": folds})
+    return m
+
+
+def format_table(sel: Selection) -> str:
+    """The selection table; ``bytes`` is the int8 model's size when measured (else the parameter count)."""
+    lines = [f"{'candidate':<24}{'bal.acc':>8} {'+-':>6} {'90% interval':>14}{'epochs':>7}{'MACs':>9}"
+             f"{'bytes':>7}{'sec':>6}"]
+    for r in sorted(sel.table, key=lambda r: -r["balanced_accuracy"]):
+        mark = " <- selected" if r["selected"] else (" (within noise)" if r["within_noise"] else "")
+        iv = r["interval_90"]
+        lines.append(f"{r['candidate']:<24}{r['balanced_accuracy']:>8.3f} {r['fold_std']:>6.3f} "
+                     f"{'[' + format(iv[0], '.2f') + ', ' + format(iv[1], '.2f') + ']':>14}{r['epochs']:>7}"
+                     f"{r['macs']:>9}{r.get('tflite_bytes') or r['parameters']:>7}{r['seconds']:>6.0f}{mark}")
+    return "\n".join(lines)
+
+
+def refit(data: LabelledFrames, candidate: Candidate, epochs: int):
+    """Train ``candidate`` on every sample of ``data`` for ``epochs`` (fixed by CV); returns the Trainer.
+
+    The input window (``window-data``) is computed from all frames, as the deployed model sees them.
+    """
+    recipe = replace(candidate.recipe_for(data.frames), epochs=epochs)
+    tr = Trainer(data.frames, data.y, len(data.labels), recipe)
+    tr.train_to(epochs)
+    return tr
