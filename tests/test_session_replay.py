@@ -126,3 +126,13 @@ def test_play_window_under_xvfb(repo, tmp_path):
     canvas, moved, still, stepped, frame, closed = r.stdout.split()
     assert canvas == "FigureCanvasTkAgg" and int(moved) >= 2     # a real window, frames advancing
     assert still == "True" and stepped == "True" and "/300" in frame and closed == "True"
+
+
+def test_mp4_without_the_video_extra_is_a_one_line_error_and_writes_nothing(repo, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)   # as if `tinyheat[video]` were not installed
+    out = tmp_path / "demo.mp4"
+    r = CliRunner().invoke(main, ["play", str(repo / "datasets" / "sessions" / "demo.zarr"), "--out", str(out)])
+    assert r.exit_code == 1 and "pip install 'tinyheat[video]'" in r.output and r.output.count("\n") == 1
+    assert not out.exists()

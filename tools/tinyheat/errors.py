@@ -8,6 +8,7 @@ error types listed in ``tinyheat.cli.USER_ERRORS``, into a one-line message with
 from __future__ import annotations
 
 import errno
+import importlib
 from pathlib import Path
 
 
@@ -26,6 +27,21 @@ class OverwriteError(UserError):
 
 class DatasetError(UserError):
     """A dataset folder or its ``manifest.csv`` violates ``datasets/FORMAT.md``; the message names the row."""
+
+
+class MissingExtraError(UserError):
+    """A feature needs an optional dependency group (pyproject.toml ``[project.optional-dependencies]``)."""
+
+
+def require(module: str, extra: str, feature: str):
+    """Import ``module`` for ``feature``, or raise :class:`MissingExtraError` naming the extra to install
+    (``pip install 'tinyheat[EXTRA]'``). The heavy, feature-specific dependencies (FLIR files: flirpy
+    and OpenCV; MP4: an ffmpeg binary; Dask) are extras so the core kit installs without them."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingExtraError(f"{feature} needs the optional dependency {e.name or module}: "
+                                f"pip install 'tinyheat[{extra}]'") from None
 
 
 def ensure_new_dir(path: str | Path, force: bool = False) -> Path:

@@ -363,7 +363,10 @@ def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
         if scheduler is None and workers == 0:
             entries = run(root, store, params)
         else:
-            from dask.distributed import Client, LocalCluster
+            from ..errors import require
+
+            dd = require("dask.distributed", "cluster", "heatmap-dask with --workers or --scheduler")
+            Client, LocalCluster = dd.Client, dd.LocalCluster
             with contextlib.ExitStack() as stack:
                 if scheduler:
                     client = stack.enter_context(Client(scheduler))

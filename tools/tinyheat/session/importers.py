@@ -202,8 +202,10 @@ def flir_jpeg_fff(path: Path) -> bytes:
 
 
 def _flir_frames(path: Path):
-    from flirpy.io.fff import Fff
-    from flirpy.io.seq import Seq
+    from ..errors import require
+
+    Fff = require("flirpy.io.fff", "flir", "FLIR radiometric import").Fff
+    Seq = require("flirpy.io.seq", "flir", "FLIR radiometric import").Seq
 
     suffix = path.suffix.lower()
     if suffix in (".jpg", ".jpeg"):

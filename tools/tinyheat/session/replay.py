@@ -131,6 +131,9 @@ def render(s: Session, out: str | Path, fps: float | None = None, tracks=None, s
     if suffix == ".gif":
         w = imageio.get_writer(out, mode="I", duration=1000.0 / fps, loop=0)
     else:
+        from ..errors import require
+
+        require("imageio_ffmpeg", "video", "MP4 output")
         w = imageio.get_writer(out, fps=fps, codec="libx264", macro_block_size=16, quality=7,
                                ffmpeg_log_level="error")
     n = 0
