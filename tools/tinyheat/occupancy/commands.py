@@ -78,8 +78,8 @@ def _rec(f):
 @_rec
 @_params
 def heatmap_add_cmd(recordings, store, sensor, fps, start, **kw):
-    """Add recordings to a heat-map store: per-second activation maps rolled up per minute, hour
-    and day in Parquet. A recording already in the store, or overlapping one of the same sensor,
+    """Add recordings to a heat-map store: per-second activation maps rolled up per minute, hour,
+    day, ISO week and calendar month (UTC) in Parquet. A recording already in the store, or overlapping one of the same sensor,
     is refused (and nothing of it written)."""
     from .store import HeatStore, StoreError
 
@@ -116,11 +116,11 @@ def _range(st, sensor, t_from, t_to):
 
 
 def _describe(q) -> str:
-    from .rollup import LEVELS
+    from .rollup import run_size
     from .store import iso
     parts = {}
     for lvl, a, b in q.runs:
-        parts[lvl] = parts.get(lvl, 0) + (b - a) // LEVELS[lvl]
+        parts[lvl] = parts.get(lvl, 0) + run_size(lvl, a, b)
     how = ", ".join(f"{n} {lvl}{'s' if n > 1 else ''}" for lvl, n in parts.items())
     peak = np.unravel_index(int(np.argmax(q.act)), q.act.shape)
     return (f"sensor {q.sensor}, {iso(q.t0)} .. {iso(q.t1)}: {q.aggregates} aggregates ({how}), {q.rows} rows read\n"
@@ -159,7 +159,7 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
                 live_port, seconds, max_frames, store, force, **kw):
     """Occupancy heat map of SOURCE over --from .. --to: SOURCE is a heat-map store (folder made
     by heatmap-add) or a recording (a session .zarr, .npz, degC CSV/text; processed on the fly). The range is answered from the
-    fewest stored aggregates: whole days, then hours, then minutes at the edges."""
+    fewest stored aggregates: whole months, weeks and days, then hours and minutes at the edges."""
     from .store import HeatStore, StoreError
     from .zones import ZoneError, parse_roi, read_zones
 
