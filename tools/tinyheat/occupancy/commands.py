@@ -148,6 +148,11 @@ def _describe(q) -> str:
               help="Zones CSV (name,x0,y0,x1,y1).")
 @click.option("--zones-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Per-zone dwell, peak occupancy and visits CSV (default: printed).")
+@click.option("--tracks", "tracks_csv", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="tracks.csv of `tinyheat people` for this recording: dwell per track and zone.")
+@click.option("--people", "run_people", is_flag=True, help="Run the people tracker on the recording: dwell per track and zone.")
+@click.option("--track-zones-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Per track x zone dwell s, visits, first/last seen CSV (default: printed).")
 @click.option("--live", "live_port", default=None, help="Accumulate from the device on this port instead.")
 @click.option("--seconds", type=click.FloatRange(min=1), default=None, help="--live: stop after this many seconds.")
 @click.option("--frames", "max_frames", type=click.IntRange(min=1), default=None, help="--live: stop after this many frames.")
@@ -156,22 +161,30 @@ def _describe(q) -> str:
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @_params
 def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour_grid, timeseries, roi, zones, zones_csv,
-                live_port, seconds, max_frames, store, force, **kw):
+                tracks_csv, run_people, track_zones_csv, live_port, seconds, max_frames, store, force, **kw):
     """Occupancy heat map of SOURCE over --from .. --to: SOURCE is a heat-map store (folder made
     by heatmap-add) or a recording (a session .zarr, .npz, degC CSV/text; processed on the fly). The range is answered from the
     fewest stored aggregates: whole months, weeks and days, then hours and minutes at the edges."""
     from .store import HeatStore, StoreError
     from .zones import ZoneError, parse_roi, read_zones
 
-    _outputs_free(force, png, hour_grid, timeseries, zones_csv)
+    _outputs_free(force, png, hour_grid, timeseries, zones_csv, track_zones_csv)
     if (source is None) == (live_port is None):
         raise click.UsageError("give SOURCE (a store or a recording) or --live PORT")
+    per_track = tracks_csv is not None or run_people
+    if tracks_csv is not None and run_people:
+        raise click.UsageError("give --tracks FILE or --people, not both")
+    if per_track and not (zones or roi):
+        raise click.UsageError("--tracks / --people count dwell per zone: give --zones FILE or --roi")
+    rec = None
     params = _mk_params(**kw)
     with contextlib.ExitStack() as stack:
         is_store = source is not None and (source / "manifest.json").is_file()
         if source is not None and source.is_dir() and not is_store and not (source / "zarr.json").is_file():
             raise click.ClickException(f"{source}: neither a heat-map store (no manifest.json) "
                                        "nor a session (no zarr.json)")
+        if per_track and (live_port is not None or is_store):
+            raise click.UsageError("--tracks / --people need a recording SOURCE (its frames), not a store or --live")
         if live_port is not None or (source is not None and source.exists() and not is_store):
             if live_port is not None:
                 a, label = _live(live_port, params, seconds, max_frames), f"live {live_port}"
@@ -210,6 +223,37 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
                   [z for z in zs if z.name != "roi" or not roi])
         if zs:
             _zone_report(st, q, zs, zones_csv)
+        if per_track:
+            _track_report(rec, tracks_csv, zs, q, track_zones_csv)
+
+
+def _track_report(rec, tracks_csv, zs, q, out):
+    """Dwell per track x zone over the query's range (the tracker's positions, or tracks.csv)."""
+    from .track_dwell import TrackError, check_tracks, from_table, read_tracks, track_zone_dwell
+    from .zones import write_csv
+
+    try:
+        if tracks_csv is not None:
+            tracks = read_tracks(tracks_csv)
+            check_tracks(tracks, rec.t_ms, str(tracks_csv))
+        else:
+            from tinyheat.people.analyze import find_people
+
+            res = find_people(rec.frames, rec.t_ms)
+            tracks = from_table(res.table)
+            click.echo(f"people tracker: {len(res.tracks)} tracks in {len(rec.frames)} frames")
+    except TrackError as e:
+        raise click.ClickException(str(e)) from None
+    rows = track_zone_dwell(tracks, rec.epoch_ms, zs, t0_ms=q.t0 * 1000, t1_ms=q.t1 * 1000)
+    if not rows:
+        click.echo("no tracks: no per-track dwell")
+    elif out:
+        write_csv(rows, out)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(",".join(rows[0]))
+        for r in rows:
+            click.echo(",".join(str(v) for v in r.values()))
 
 
 def _live(port, params, seconds, max_frames):
