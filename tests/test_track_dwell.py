@@ -117,8 +117,9 @@ def test_tracks_csv_with_missed_frames_gives_the_walkers_dwell(session, truth, z
     head, first = lines[0], lines[1].split(",")
     first[2] = str(int(first[2]) + 250)
     bad.write_text("\n".join([head, ",".join(first)] + lines[2:]) + "\n")
-    r = run("heatmap", session, "--zones", zones_csv, "--tracks", bad)
+    r = run("heatmap", session, "--zones", zones_csv, "--tracks", bad, "--png", tmp_path / "map.png")
     assert r.exit_code == 1 and "another recording" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "map.png").exists()  # refused before any output
     r = run("heatmap", session, "--tracks", tracks)
     assert r.exit_code == 2 and "--zones" in r.output
     r = run("heatmap", session, "--zones", zones_csv, "--tracks", tracks, "--track-zones-csv", out)

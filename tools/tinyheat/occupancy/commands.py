@@ -79,8 +79,8 @@ def _rec(f):
 @_params
 def heatmap_add_cmd(recordings, store, sensor, fps, start, **kw):
     """Add recordings to a heat-map store: per-second activation maps rolled up per minute, hour,
-    day, ISO week and calendar month (UTC) in Parquet. A recording already in the store, or overlapping one of the same sensor,
-    is refused (and nothing of it written)."""
+    day, ISO week and calendar month (UTC) in Parquet. A recording already in the store, or
+    overlapping one of the same sensor, is refused (and nothing of it written)."""
     from .store import HeatStore, StoreError
 
     params = _mk_params(**kw)
@@ -176,7 +176,7 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
         raise click.UsageError("give --tracks FILE or --people, not both")
     if per_track and not (zones or roi):
         raise click.UsageError("--tracks / --people count dwell per zone: give --zones FILE or --roi")
-    rec = None
+    rec = tracks = None
     params = _mk_params(**kw)
     with contextlib.ExitStack() as stack:
         is_store = source is not None and (source / "manifest.json").is_file()
@@ -190,6 +190,7 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
                 a, label = _live(live_port, params, seconds, max_frames), f"live {live_port}"
             else:
                 rec = _load(source, fps, start)
+                tracks = _tracks(rec, tracks_csv) if per_track else None  # bad tracks: fail before any output
                 a, label = activation(rec.frames, rec.epoch_ms, params), str(source)
             name = sensor or ("live" if live_port else "sensor0")
             try:
@@ -224,13 +225,12 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
         if zs:
             _zone_report(st, q, zs, zones_csv)
         if per_track:
-            _track_report(rec, tracks_csv, zs, q, track_zones_csv)
+            _track_report(rec, tracks, zs, q, track_zones_csv)
 
 
-def _track_report(rec, tracks_csv, zs, q, out):
-    """Dwell per track x zone over the query's range (the tracker's positions, or tracks.csv)."""
-    from .track_dwell import TrackError, check_tracks, from_table, read_tracks, track_zone_dwell
-    from .zones import write_csv
+def _tracks(rec, tracks_csv):
+    """The recording's tracks: tracks.csv (checked against the recording) or the people tracker."""
+    from .track_dwell import TrackError, check_tracks, from_table, read_tracks
 
     try:
         if tracks_csv is not None:
@@ -244,6 +244,14 @@ def _track_report(rec, tracks_csv, zs, q, out):
             click.echo(f"people tracker: {len(res.tracks)} tracks in {len(rec.frames)} frames")
     except TrackError as e:
         raise click.ClickException(str(e)) from None
+    return tracks
+
+
+def _track_report(rec, tracks, zs, q, out):
+    """Dwell per track x zone over the query's range."""
+    from .track_dwell import track_zone_dwell
+    from .zones import write_csv
+
     rows = track_zone_dwell(tracks, rec.epoch_ms, zs, t0_ms=q.t0 * 1000, t1_ms=q.t1 * 1000)
     if not rows:
         click.echo("no tracks: no per-track dwell")
