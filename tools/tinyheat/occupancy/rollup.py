@@ -81,17 +81,18 @@ def _days(runs: list, d0: int, d1: int, levels) -> None:
     a shortest path over day boundaries (every bucket of these levels starts and ends on one);
     weeks and months do not nest, so greedy is not enough. Ties prefer the larger bucket."""
     n = (d1 - d0) // DAY
-    big = [lv for lv in ("month", "week") if lv in levels]
-    best = np.zeros(n + 1, np.int64)
+    days = d0 + np.arange(n, dtype=np.int64) * DAY
+    # per level: the day index where a bucket starting on day i ends, or -1 if none starts there
+    ends = {lv: np.where(bucket_start(days, lv) == days, (bucket_end(days, lv) - d0) // DAY, -1).tolist()
+            for lv in ("month", "week") if lv in levels}
+    best = [0] * (n + 1)
     step: list = [None] * (n + 1)
     for i in range(n - 1, -1, -1):
-        s = d0 + i * DAY
         best[i], step[i] = best[i + 1] + 1, ("day", i + 1)
-        for lv in big:
-            if int(bucket_start(s, lv)) == s:
-                j = (int(bucket_end(s, lv)) - d0) // DAY
-                if j <= n and best[j] + 1 < best[i]:
-                    best[i], step[i] = best[j] + 1, (lv, j)
+        for lv, end in ends.items():
+            j = end[i]
+            if 0 <= j <= n and best[j] + 1 < best[i]:
+                best[i], step[i] = best[j] + 1, (lv, j)
     i = 0
     while i < n:
         lv, j = step[i]
