@@ -11,6 +11,7 @@ import pytest
 from tinyheat.occupancy import synth
 from tinyheat.occupancy.activation import Params
 from tinyheat.occupancy.distributed import partitions, run, write_partitions
+from tinyheat.occupancy.rollup import LEVELS
 from tinyheat.occupancy.store import HeatStore
 
 DAY = 86400
@@ -57,6 +58,13 @@ def test_dask_on_two_workers_equals_the_embedded_path(frames_root, cluster_clien
             np.testing.assert_array_equal(qa.act, qb.act)
             np.testing.assert_array_equal(qa.cov, qb.cov)
         assert a.query(sensor).act.sum() > 50  # the walker is in both
+        for level in LEVELS:  # every stored rollup, week and month included, row for row
+            ra, rb = a.rows(level, sensor, lo - 40 * DAY, hi + 40 * DAY), b.rows(level, sensor, lo - 40 * DAY, hi + 40 * DAY)
+            assert len(ra[0]) >= 1 and ra[3] == rb[3]
+            for x, y in zip(ra[:3], rb[:3]):
+                np.testing.assert_array_equal(x, y)
+        # the two day partitions (Mon 5 / Tue 6 January) add up in one ISO-week and one month bucket
+        assert len(a.rows("week", sensor, lo - 7 * DAY, hi)[0]) == 1 and a.rows("week", sensor, lo - 7 * DAY, hi)[3] == 2
 
 
 def test_frames_partitions_are_idempotent(frames_root):

@@ -90,3 +90,72 @@ def test_store_refuses_duplicates_overlaps_and_an_ambiguous_sensor(stored, tmp_p
         other.query()
     with pytest.raises(StoreError, match="not a heat-map store"):
         HeatStore(tmp_path / "nothing")
+
+
+def _utc(text: str) -> int:
+    from datetime import datetime, timezone
+    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+
+
+def test_plan_uses_iso_weeks_and_calendar_months_when_they_fit_whole():
+    # 2026-01-01 (Thu) .. 2026-03-09: January + February, Sunday 1 March, the ISO week Mon 2 .. Sun 8 March
+    runs = plan(_utc("2026-01-01T00:00"), _utc("2026-03-09T00:00"))
+    assert runs == [("month", _utc("2026-01-01T00:00"), _utc("2026-03-01T00:00")),
+                    ("day", _utc("2026-03-01T00:00"), _utc("2026-03-02T00:00")),
+                    ("week", _utc("2026-03-02T00:00"), _utc("2026-03-09T00:00"))]
+    assert plan_size(runs) == 4
+    # ISO week 2026-W01 is Mon 2025-12-29 .. Sun 2026-01-04 (it crosses the year and a month boundary)
+    assert plan(_utc("2025-12-29T00:00"), _utc("2026-01-05T00:00")) == [
+        ("week", _utc("2025-12-29T00:00"), _utc("2026-01-05T00:00"))]
+    # weeks and months do not nest: 3 days + January + February beat a week across New Year + 8 weeks
+    runs = plan(_utc("2025-12-29T00:00"), _utc("2026-03-01T00:00"))
+    assert [r[0] for r in runs] == ["day", "month"] and plan_size(runs) == 5
+    # a store without week/month rollups is planned from days
+    legacy = plan(_utc("2026-01-01T00:00"), _utc("2026-03-09T00:00"), ("minute", "hour", "day"))
+    assert legacy == [("day", _utc("2026-01-01T00:00"), _utc("2026-03-09T00:00"))] and plan_size(legacy) == 67
+
+
+@pytest.fixture(scope="module")
+def long_stored(tmp_path_factory):
+    """Sparse bursts over ~11 weeks (2025-12-18 .. 2026-03-05: a year, ISO weeks and 3 month
+    boundaries), in two sessions; coverage only where recorded."""
+    rng = np.random.default_rng(21)
+    lo = _utc("2025-12-18T00:00")
+    starts = np.sort(rng.integers(lo, lo + 77 * DAY, 36))
+    sec = np.unique(np.concatenate([np.arange(s, s + rng.integers(5, 200)) for s in starts]))
+    st = HeatStore(tmp_path_factory.mktemp("long") / "s", create=True)
+    raw = []
+    for part in np.split(sec, [np.searchsorted(sec, _utc("2026-01-20T13:00"))]):
+        a = _activation(part, rng)
+        st.add("cam", a, f"part{len(raw)}")
+        raw.append(a)
+    return (st, np.concatenate([a.sec for a in raw]), np.concatenate([a.act for a in raw]).astype(np.float64),
+            np.concatenate([a.cov for a in raw]).astype(np.int64))
+
+
+def test_ranges_over_weeks_and_months_equal_brute_force(long_stored):
+    st, sec, act, cov = long_stored
+    rng = np.random.default_rng(8)
+    lo, hi = st.span("cam")
+    used = set()
+    for i in range(20):
+        a = int(rng.integers(lo // 60, hi // 60)) * 60
+        b = min(a + int(rng.integers(8 * DAY // 60, 75 * DAY // 60)) * 60, hi + DAY) if i % 4 else hi + 3600
+        q = st.query("cam", a, b)
+        m = (sec >= a) & (sec < b)
+        np.testing.assert_allclose(q.act, act[m].sum(0), rtol=1e-12, atol=1e-9)
+        np.testing.assert_array_equal(q.cov, cov[m].sum(0))
+        used |= {r[0] for r in q.runs}
+    assert {"week", "month"} <= used
+    whole = st.query("cam", _utc("2026-01-01T00:00"), _utc("2026-03-01T00:00"))
+    assert whole.aggregates == 2 and whole.rows == 3  # two months; January's bucket holds rows of both sessions
+    m = (sec >= whole.t0) & (sec < whole.t1)
+    np.testing.assert_allclose(whole.act, act[m].sum(0), rtol=1e-12)
+    # the same store read as one written before week/month rollups: planned from days, same sums
+    st.manifest.pop("levels")
+    try:
+        old = st.query("cam", _utc("2026-01-01T00:00"), _utc("2026-03-01T00:00"))
+    finally:
+        st.manifest["levels"] = ["minute", "hour", "day", "week", "month"]
+    assert {r[0] for r in old.runs} == {"day"} and old.aggregates == 59
+    np.testing.assert_allclose(old.act, whole.act, rtol=1e-12)

@@ -81,7 +81,7 @@ def main() -> None:
         print(f"dask, {workers} worker process(es): {fs:8.0f} frames/s wall, {n_frames / cpu:.0f} frames per worker "
               f"CPU-second (cluster start + worker import {startup:.1f} s, excluded)")
     print(f"heat-map store: {store_bytes} bytes = {store_bytes / n_frames:.1f} bytes/frame "
-          f"(minute/hour/day rollups + sparse seconds + thermal sums, zstd Parquet)")
+          f"(minute/hour/day/week/month rollups + sparse seconds + thermal sums, zstd Parquet)")
 
     year = 1000 * 365 * 86400 * fps
     core_s = year / emb_cpu

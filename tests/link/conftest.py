@@ -33,3 +33,11 @@ def c_link_build(tmp_path_factory) -> Path:
     build = tmp_path_factory.mktemp("c_link")
     make(FIRMWARE / "test" / "link", build)
     return build
+
+
+@pytest.fixture(scope="session")
+def sim_exe(tmp_path_factory) -> Path:
+    """The simulated device (firmware/host) built into a temporary folder, once per test run."""
+    build = tmp_path_factory.mktemp("sim")
+    make(FIRMWARE / "host", build)
+    return build / "tinyheat_sim"

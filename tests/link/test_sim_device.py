@@ -20,14 +20,8 @@ from tinyheat.dataset.store import read_manifest
 from tinyheat.link import protocol as p
 from tinyheat.link.client import DeviceClient, LinkError, open_port
 
-from .conftest import FIRMWARE, make
+from .conftest import FIRMWARE
 
-
-@pytest.fixture(scope="session")
-def sim_exe(tmp_path_factory) -> Path:
-    build = tmp_path_factory.mktemp("sim")
-    make(FIRMWARE / "host", build)
-    return build / "tinyheat_sim"
 
 
 @pytest.fixture(scope="module")

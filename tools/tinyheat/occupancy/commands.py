@@ -78,9 +78,9 @@ def _rec(f):
 @_rec
 @_params
 def heatmap_add_cmd(recordings, store, sensor, fps, start, **kw):
-    """Add recordings to a heat-map store: per-second activation maps rolled up per minute, hour
-    and day in Parquet. A recording already in the store, or overlapping one of the same sensor,
-    is refused (and nothing of it written)."""
+    """Add recordings to a heat-map store: per-second activation maps rolled up per minute, hour,
+    day, ISO week and calendar month (UTC) in Parquet. A recording already in the store, or
+    overlapping one of the same sensor, is refused (and nothing of it written)."""
     from .store import HeatStore, StoreError
 
     params = _mk_params(**kw)
@@ -116,11 +116,11 @@ def _range(st, sensor, t_from, t_to):
 
 
 def _describe(q) -> str:
-    from .rollup import LEVELS
+    from .rollup import run_size
     from .store import iso
     parts = {}
     for lvl, a, b in q.runs:
-        parts[lvl] = parts.get(lvl, 0) + (b - a) // LEVELS[lvl]
+        parts[lvl] = parts.get(lvl, 0) + run_size(lvl, a, b)
     how = ", ".join(f"{n} {lvl}{'s' if n > 1 else ''}" for lvl, n in parts.items())
     peak = np.unravel_index(int(np.argmax(q.act)), q.act.shape)
     return (f"sensor {q.sensor}, {iso(q.t0)} .. {iso(q.t1)}: {q.aggregates} aggregates ({how}), {q.rows} rows read\n"
@@ -148,6 +148,11 @@ def _describe(q) -> str:
               help="Zones CSV (name,x0,y0,x1,y1).")
 @click.option("--zones-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Per-zone dwell, peak occupancy and visits CSV (default: printed).")
+@click.option("--tracks", "tracks_csv", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="tracks.csv of `tinyheat people` for this recording: dwell per track and zone.")
+@click.option("--people", "run_people", is_flag=True, help="Run the people tracker on the recording: dwell per track and zone.")
+@click.option("--track-zones-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Per track x zone dwell s, visits, first/last seen CSV (default: printed).")
 @click.option("--live", "live_port", default=None, help="Accumulate from the device on this port instead.")
 @click.option("--seconds", type=click.FloatRange(min=1), default=None, help="--live: stop after this many seconds.")
 @click.option("--frames", "max_frames", type=click.IntRange(min=1), default=None, help="--live: stop after this many frames.")
@@ -156,27 +161,36 @@ def _describe(q) -> str:
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @_params
 def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour_grid, timeseries, roi, zones, zones_csv,
-                live_port, seconds, max_frames, store, force, **kw):
+                tracks_csv, run_people, track_zones_csv, live_port, seconds, max_frames, store, force, **kw):
     """Occupancy heat map of SOURCE over --from .. --to: SOURCE is a heat-map store (folder made
     by heatmap-add) or a recording (a session .zarr, .npz, degC CSV/text; processed on the fly). The range is answered from the
-    fewest stored aggregates: whole days, then hours, then minutes at the edges."""
+    fewest stored aggregates: whole months, weeks and days, then hours and minutes at the edges."""
     from .store import HeatStore, StoreError
     from .zones import ZoneError, parse_roi, read_zones
 
-    _outputs_free(force, png, hour_grid, timeseries, zones_csv)
+    _outputs_free(force, png, hour_grid, timeseries, zones_csv, track_zones_csv)
     if (source is None) == (live_port is None):
         raise click.UsageError("give SOURCE (a store or a recording) or --live PORT")
+    per_track = tracks_csv is not None or run_people
+    if tracks_csv is not None and run_people:
+        raise click.UsageError("give --tracks FILE or --people, not both")
+    if per_track and not (zones or roi):
+        raise click.UsageError("--tracks / --people count dwell per zone: give --zones FILE or --roi")
+    rec = tracks = None
     params = _mk_params(**kw)
     with contextlib.ExitStack() as stack:
         is_store = source is not None and (source / "manifest.json").is_file()
         if source is not None and source.is_dir() and not is_store and not (source / "zarr.json").is_file():
             raise click.ClickException(f"{source}: neither a heat-map store (no manifest.json) "
                                        "nor a session (no zarr.json)")
+        if per_track and (live_port is not None or is_store):
+            raise click.UsageError("--tracks / --people need a recording SOURCE (its frames), not a store or --live")
         if live_port is not None or (source is not None and source.exists() and not is_store):
             if live_port is not None:
                 a, label = _live(live_port, params, seconds, max_frames), f"live {live_port}"
             else:
                 rec = _load(source, fps, start)
+                tracks = _tracks(rec, tracks_csv) if per_track else None  # bad tracks: fail before any output
                 a, label = activation(rec.frames, rec.epoch_ms, params), str(source)
             name = sensor or ("live" if live_port else "sensor0")
             try:
@@ -210,6 +224,44 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
                   [z for z in zs if z.name != "roi" or not roi])
         if zs:
             _zone_report(st, q, zs, zones_csv)
+        if per_track:
+            _track_report(rec, tracks, zs, q, track_zones_csv)
+
+
+def _tracks(rec, tracks_csv):
+    """The recording's tracks: tracks.csv (checked against the recording) or the people tracker."""
+    from .track_dwell import TrackError, check_tracks, from_table, read_tracks
+
+    try:
+        if tracks_csv is not None:
+            tracks = read_tracks(tracks_csv)
+            check_tracks(tracks, rec.t_ms, str(tracks_csv))
+        else:
+            from tinyheat.people.analyze import find_people
+
+            res = find_people(rec.frames, rec.t_ms)
+            tracks = from_table(res.table)
+            click.echo(f"people tracker: {len(res.tracks)} tracks in {len(rec.frames)} frames")
+    except TrackError as e:
+        raise click.ClickException(str(e)) from None
+    return tracks
+
+
+def _track_report(rec, tracks, zs, q, out):
+    """Dwell per track x zone over the query's range."""
+    from .track_dwell import track_zone_dwell
+    from .zones import write_csv
+
+    rows = track_zone_dwell(tracks, rec.epoch_ms, zs, t0_ms=q.t0 * 1000, t1_ms=q.t1 * 1000)
+    if not rows:
+        click.echo("no tracks: no per-track dwell")
+    elif out:
+        write_csv(rows, out)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(",".join(rows[0]))
+        for r in rows:
+            click.echo(",".join(str(v) for v in r.values()))
 
 
 def _live(port, params, seconds, max_frames):

@@ -3,14 +3,17 @@
 Layout (spec: ``datasets/HEATMAP.md``)::
 
     STORE/manifest.json                                   sensors, shapes, sessions and their spans
-    STORE/{minute,hour,day}/sensor=S/day=YYYY-MM-DD/ID.parquet   start int64 epoch s,
+    STORE/{minute,hour,day,week,month}/sensor=S/day=YYYY-MM-DD/ID.parquet   start int64 epoch s,
                                                           act list<float64> (P) dwell s, cov list<int32> (P) s
     STORE/second/sensor=S/day=YYYY-MM-DD/ID.parquet       sparse seconds: sec, pix list<uint16>, val list<float32>
     STORE/thermal/sensor=S/ID.parquet                     sum list<float64>, n list<int64> (mean thermal image)
 
 Every file belongs to one session (ID = content hash), so adding a session never rewrites another
 one's files and rows of the same bucket from different sessions simply add. Overlapping sessions
-of one sensor are refused (they would count the same seconds twice).
+of one sensor are refused (they would count the same seconds twice). A week or month file sits in
+the ``day=`` folder of its bucket's first day (a Monday, the 1st). ``manifest.json`` lists the
+``levels`` the store holds for every session; a store written before week/month rollups (no
+``levels``: minute, hour, day) keeps being queried from those three.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from .activation import Activation
-from .rollup import LEVELS, plan, plan_size, rollup
+from .rollup import LEGACY_LEVELS, LEVELS, plan, plan_size, rollup
 
 FORMAT = "tinyheat-heatmap-store"
 
@@ -97,8 +100,8 @@ def write_session(root: str | Path, sensor: str, a: Activation, source: str = ""
     act = a.act.reshape(len(a.sec), p)
     cov = a.cov.reshape(len(a.sec), p)
     nbytes = 0
-    for level, n in LEVELS.items():
-        start, s_act, s_cov = rollup(a.sec, act, cov, n)
+    for level in LEVELS:
+        start, s_act, s_cov = rollup(a.sec, act, cov, level)
         days = np.array([day_of(s) for s in start])
         for d in np.unique(days):
             m = days == d
@@ -138,7 +141,7 @@ class HeatStore:
         elif create:
             if self.root.exists() and any(self.root.iterdir()):
                 raise StoreError(f"{self.root}: exists and is not a heat-map store (no manifest.json)")
-            self.manifest = {"format": FORMAT, "version": 1, "sensors": {}}
+            self.manifest = {"format": FORMAT, "version": 1, "levels": list(LEVELS), "sensors": {}}
         else:
             raise StoreError(f"{self.root}: not a heat-map store (no manifest.json)")
 
@@ -179,6 +182,11 @@ class HeatStore:
         return e
 
     # ---- reading ---------------------------------------------------------------------------
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Rollup levels every stored session has (older stores: minute, hour, day)."""
+        return tuple(self.manifest.get("levels", LEGACY_LEVELS))
+
     def sensor(self, name: str | None) -> str:
         names = sorted(self.manifest["sensors"])
         if name is None:
@@ -238,7 +246,7 @@ class HeatStore:
         if t1 <= t0:
             raise StoreError(f"empty range: {iso(t0)} .. {iso(t1)}")
         try:
-            runs = plan(t0, t1)
+            runs = plan(t0, t1, self.levels)
         except ValueError as e:
             raise StoreError(str(e)) from None
         h, w = self.shape(sensor)
