@@ -7,6 +7,7 @@ per-user cache folder when the firmware folder is not writable (an installed pac
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -44,3 +45,24 @@ def build_dir(name: str) -> Path:
         return fw / "build" / name
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "tinyheat" / name
+
+
+@contextlib.contextmanager
+def build_lock(folder: str | Path):
+    """Hold an exclusive lock on ``folder/.build.lock`` (created) while building into ``folder``, so
+    that two builds into the same folder (two ``tinyheat sim-device`` at once, parallel test
+    workers) run one after the other instead of overwriting each other's objects. POSIX ``flock``;
+    elsewhere no lock is taken."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the simulated device (a pty) does not run there anyway
+        yield
+        return
+    with open(folder / ".build.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

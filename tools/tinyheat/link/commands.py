@@ -199,7 +199,7 @@ def rate_code_for_hz(hz: float) -> int:
 def build_sim(build_dir: Path | None = None) -> Path:
     """Build the simulated device with make (firmware/host/Makefile) into ``build_dir`` (default:
     :func:`tinyheat.paths.build_dir`), return the binary's path. ClickException if it fails."""
-    from ..paths import build_dir as default_build_dir, firmware_dir
+    from ..paths import build_dir as default_build_dir, build_lock, firmware_dir
 
     try:
         fw = firmware_dir()
@@ -207,7 +207,8 @@ def build_sim(build_dir: Path | None = None) -> Path:
         raise click.ClickException(str(e)) from None
     out = Path(build_dir or default_build_dir("host")).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["make", "-s", "-C", str(fw / "host"), f"BUILD={out}"], capture_output=True, text=True)
+    with build_lock(out):
+        r = subprocess.run(["make", "-s", "-C", str(fw / "host"), f"BUILD={out}"], capture_output=True, text=True)
     if r.returncode != 0:
         raise click.ClickException(f"building the simulated device failed:\n{r.stdout}{r.stderr}")
     return out / "tinyheat_sim"
