@@ -53,11 +53,16 @@ NOISE_FLOOR = 0.02
 #: device budget the search space respects (issue 8; firmware/README.md has the full budget)
 MAX_MACS = 150_000
 
-INPUT_KINDS = ("window-fixed", "window-data", "relative")
+INPUT_KINDS = ("window-fixed", "window-data", "relative-clipped", "two-channel")
+#: every kind input_spec() knows; "relative" (unclipped) is kept for comparisons (tune --inputs) only
+ALL_INPUT_KINDS = ("window-fixed", "window-data", "relative", "relative-clipped", "two-channel")
 AUGMENT_FOR = {
     "window-fixed": Augment(hflip=0.5, shift_px=2, noise_K=0.2, ambient_K=1.0, gain=0.0),
     "window-data": Augment(hflip=0.5, shift_px=2, noise_K=0.2, ambient_K=0.5, gain=0.0),
     "relative": Augment(hflip=0.5, shift_px=2, noise_K=0.15, ambient_K=0.0, gain=0.0),
+    "relative-clipped": Augment(hflip=0.5, shift_px=2, noise_K=0.15, ambient_K=0.0, gain=0.0),
+    # the ambient offset moves only the absolute channel (a median-relative frame does not change)
+    "two-channel": Augment(hflip=0.5, shift_px=2, noise_K=0.15, ambient_K=0.5, gain=0.0),
 }
 ARCHITECTURES = {
     "cnn-s": ((8, 3, 2, True), (16, 3, 1, True)),
@@ -87,7 +92,12 @@ def input_spec(kind: str, train_frames: np.ndarray) -> InputSpec:
         return InputSpec(mode="window", window_lo_degC=lo, window_hi_degC=hi)
     if kind == "relative":
         return InputSpec(mode="relative", relative_span_K=RELATIVE_SPAN_K)
-    raise ValueError(f"unknown input kind {kind!r}; choose from {INPUT_KINDS}")
+    if kind == "relative-clipped":
+        return InputSpec(mode="relative-clipped", relative_span_K=RELATIVE_SPAN_K)
+    if kind == "two-channel":
+        lo, hi = data_window(train_frames)
+        return InputSpec(mode="two-channel", window_lo_degC=lo, window_hi_degC=hi, relative_span_K=RELATIVE_SPAN_K)
+    raise ValueError(f"unknown input kind {kind!r}; choose from {ALL_INPUT_KINDS}")
 
 
 @dataclass(frozen=True)
@@ -145,8 +155,8 @@ def _engine(recipe: Recipe, num_classes: int):
     """
     from .model import build_model
 
-    key = (recipe.conv, recipe.dropout, recipe.dense, recipe.learning_rate, recipe.label_smoothing, recipe.seed,
-           num_classes)
+    key = (recipe.input.channels, recipe.conv, recipe.dropout, recipe.dense, recipe.learning_rate,
+           recipe.label_smoothing, recipe.seed, num_classes)
     if key not in _ENGINES:
         if len(_ENGINES) > 8:
             _ENGINES.clear()
