@@ -136,13 +136,18 @@ def bootstrap_interval(fold_true: list[np.ndarray], fold_pred: list[np.ndarray],
     if k < 2:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
+    # per fold and class: true samples and correct predictions; a draw's pooled balanced accuracy is
+    # the mean recall over the classes present in its true labels (as balanced_accuracy_score, which
+    # drops classes that are only predicted), computed from summed counts instead of 1000 sklearn calls
+    n_cls = 1 + max([int(np.max(a)) for a in list(fold_true) + list(fold_pred) if len(a)] or [0])
+    true_n = np.stack([np.bincount(np.asarray(t, int), minlength=n_cls) for t in fold_true])
+    correct = np.stack([np.bincount(np.asarray(t, int)[np.asarray(t) == np.asarray(p)], minlength=n_cls)
+                        for t, p in zip(fold_true, fold_pred)])
+    picks = np.stack([rng.integers(0, k, k) for _ in range(draws)])
+    tn, cn = true_n[picks].sum(axis=1), correct[picks].sum(axis=1)
     stats = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a draw may lack a class that was predicted
-        for _ in range(draws):
-            pick = rng.integers(0, k, k)
-            yt = np.concatenate([fold_true[i] for i in pick])
-            yp = np.concatenate([fold_pred[i] for i in pick])
-            stats.append(pooled_balanced_accuracy(yt, yp))
+    for t, c in zip(tn, cn):
+        present = t > 0
+        stats.append(float(np.mean(c[present] / t[present])) if present.any() else float("nan"))
     a = (1 - level) / 2
     return float(np.quantile(stats, a)), float(np.quantile(stats, 1 - a))

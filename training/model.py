@@ -1,6 +1,7 @@
 """The small CNN (Keras 3 as bundled with TensorFlow) and its cost.
 
-Input (24, 32, 1) float32 (the normalized frame, FORMAT.md section 5), output one logit per label.
+Input (24, 32, C) float32 (the normalized frame, C channels by the input mode, FORMAT.md section 5),
+output one logit per label.
 The architecture avoids ops without an optimized CMSIS-NN kernel on the Cortex-M4F (no global
 average pool / MEAN): conv + ReLU + max-pool blocks, flatten, dropout, dense.
 
@@ -22,7 +23,7 @@ from .recipes import Recipe
 
 keras = _keras()
 
-INPUT_SHAPE = (24, 32, 1)
+INPUT_SHAPE = (24, 32, 1)  # one channel; input_shape(recipe) in general
 
 
 def build_model(recipe: Recipe, num_classes: int, keras_module=None) -> keras.Model:
@@ -33,7 +34,7 @@ def build_model(recipe: Recipe, num_classes: int, keras_module=None) -> keras.Mo
     """
     kx = keras_module or keras
     kx.utils.set_random_seed(recipe.seed)
-    layers = [kx.layers.Input(INPUT_SHAPE, name="thermal")]
+    layers = [kx.layers.Input((24, 32, recipe.input.channels), name="thermal")]
     for i, (filters, kernel, stride, pool) in enumerate(recipe.conv):
         layers.append(kx.layers.Conv2D(filters, kernel, strides=stride, padding="same", activation="relu",
                                        name=f"conv{i + 1}"))

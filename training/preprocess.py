@@ -11,21 +11,31 @@ import numpy as np
 
 from ..dataset import sample_format as sf
 
-MODES = ("window", "relative")
+#: input modes and their codes in ``tinyheat_model.h`` (``TH_MODEL_INPUT_MODE``, th_input_mode_t)
+MODES = ("window", "relative", "relative-clipped", "two-channel")
+#: default clip of the relative input, FORMAT.md section 5 (issue 8: -0.5..2.0 at a 10 K span, i.e.
+#: 5 K below to 20 K above the frame median)
+CLIP_LO, CLIP_HI = -0.5, 2.0
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """How a frame becomes the model input.
+    """How a frame becomes the model input (FORMAT.md section 5); m = median of the frame, c0/c1 = clip.
 
-    mode: ``"window"`` -> ``clamp((T - lo) / (hi - lo), 0, 1)``; ``"relative"`` -> ``(T - median) / span``.
+    mode: ``"window"`` -> ``clamp((T - lo) / (hi - lo), 0, 1)``; ``"relative"`` -> ``(T - m) / span``;
+    ``"relative-clipped"`` -> ``clamp((T - m) / span, c0, c1)``; ``"two-channel"`` -> channel 0 the
+    clipped relative input, channel 1 ``clamp((T - lo) / s + c0, c0, c1)`` with ``s = (hi - lo) / (c1 - c0)``
+    (the window lo..hi degC mapped onto the same range c0..c1, so one int8 scale serves both).
     window_lo_degC / window_hi_degC: the window (degC). relative_span_K: the span (K).
+    clip_lo / clip_hi: the clip range (dimensionless).
     """
 
     mode: str = "relative"
     window_lo_degC: float = sf.WINDOW_LO_DEGC
     window_hi_degC: float = sf.WINDOW_HI_DEGC
     relative_span_K: float = 8.0
+    clip_lo: float = CLIP_LO
+    clip_hi: float = CLIP_HI
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -34,13 +44,21 @@ class InputSpec:
             raise ValueError("window_hi_degC must be above window_lo_degC")
         if not self.relative_span_K > 0:
             raise ValueError("relative_span_K must be positive")
+        if not self.clip_hi > self.clip_lo:
+            raise ValueError("clip_hi must be above clip_lo")
+
+    @property
+    def channels(self) -> int:
+        """C of the model input (24, 32, C): 2 for ``two-channel``, else 1."""
+        return 2 if self.mode == "two-channel" else 1
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "InputSpec":
-        return cls(**{k: d[k] for k in ("mode", "window_lo_degC", "window_hi_degC", "relative_span_K") if k in d})
+        keys = ("mode", "window_lo_degC", "window_hi_degC", "relative_span_K", "clip_lo", "clip_hi")
+        return cls(**{k: d[k] for k in keys if k in d})
 
 
 def fill_invalid(frames: np.ndarray) -> np.ndarray:
@@ -67,15 +85,26 @@ def _median768(values: np.ndarray) -> np.float32:
 
 
 def normalize(frames: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """degC frames (n, 24, 32) -> model input (n, 24, 32, 1) float32, FORMAT.md section 5 steps 1-2."""
+    """degC frames (n, 24, 32) -> model input (n, 24, 32, C) float32, FORMAT.md section 5 steps 1-2.
+
+    Each step is one float32 operation in the spec's order, as in the firmware's ``th_preprocess``.
+    """
+    f32 = np.float32
     f = fill_invalid(frames)
+    lo, hi = f32(spec.window_lo_degC), f32(spec.window_hi_degC)
+    c0, c1 = f32(spec.clip_lo), f32(spec.clip_hi)
     if spec.mode == "window":
-        lo, hi = np.float32(spec.window_lo_degC), np.float32(spec.window_hi_degC)
-        x = np.clip((f - lo) / (hi - lo), np.float32(0), np.float32(1))
-    else:
-        med = np.array([_median768(fr) for fr in f], dtype=np.float32)[:, None, None]
-        x = (f - med) / np.float32(spec.relative_span_K)
-    return x.astype(np.float32)[..., None]
+        return np.clip((f - lo) / (hi - lo), f32(0), f32(1)).astype(np.float32)[..., None]
+    med = np.array([_median768(fr) for fr in f], dtype=np.float32)[:, None, None]
+    x = ((f - med) / f32(spec.relative_span_K)).astype(np.float32)
+    if spec.mode == "relative":
+        return x[..., None]
+    x = np.clip(x, c0, c1)
+    if spec.mode == "relative-clipped":
+        return x[..., None]
+    step = f32((hi - lo) / (c1 - c0))
+    x1 = np.clip(((f - lo) / step).astype(np.float32) + c0, c0, c1).astype(np.float32)
+    return np.stack([x, x1], axis=-1)
 
 
 def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
@@ -85,8 +114,9 @@ def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 
 def quantize_input(frames_degc: np.ndarray, card_input: dict) -> np.ndarray:
-    """degC frames (n, 24, 32) -> int8 model input (n, 24, 32, 1), using a model card's ``input`` dict
-    (keys ``mode``, ``window_lo_degC``, ``window_hi_degC``, ``relative_span_K``, ``scale``, ``zero_point``)."""
+    """degC frames (n, 24, 32) -> int8 model input (n, 24, 32, C), using a model card's ``input`` dict
+    (keys ``mode``, ``window_lo_degC``, ``window_hi_degC``, ``relative_span_K``, ``clip_lo``, ``clip_hi``,
+    ``scale``, ``zero_point``; one scale for every channel)."""
     spec = InputSpec.from_dict(card_input)
     return quantize(normalize(frames_degc, spec), card_input["scale"], int(card_input["zero_point"]))
 

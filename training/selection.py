@@ -2,7 +2,8 @@
 
 Search space (all candidates fit the device budget: <= 150 k MACs, model and arena <= 32 KB):
 
-inputs (each with the augmentation that fits it; all computable by the firmware's ``th_classify``):
+inputs (each with the augmentation that fits it; all computed by the firmware's ``th_classify``,
+FORMAT.md section 5):
 
 - ``window-fixed``: ``clamp((T - 23) / 10, 0, 1)``, the fixed 23-33 degC window of the default
   recipe; augmentation: mirror, +-2 px shifts, 0.2 K sensor noise, 1 K whole-frame ambient offset.
@@ -10,13 +11,17 @@ inputs (each with the augmentation that fits it; all computable by the firmware'
   ``lo`` = 1st percentile rounded down, ``hi`` = 99.5th percentile rounded up (0.5 degC steps,
   at least 4 K wide); computed inside each fold from that fold's training frames only.
   Augmentation as above with a 0.5 K ambient offset.
-- ``relative``: ``(T - median(T)) / 10 K`` (th_classify's relative mode; the int8 input tensor's
-  calibrated range clamps it, so no separate clip is needed on the device); augmentation: mirror,
-  +-2 px shifts, 0.15 K noise and **no** ambient offset (a uniform offset does not change a
+- ``relative-clipped``: ``clamp((T - median(T)) / 10 K, -0.5, 2.0)`` (issue 8); augmentation:
+  mirror, +-2 px shifts, 0.15 K noise and **no** ambient offset (a uniform offset does not change a
   median-relative frame, it would only waste capacity).
+- ``two-channel``: channel 0 the clipped relative input, channel 1 the ``window-data`` window of
+  absolute temperature mapped onto the same -0.5..2.0 range (one int8 scale for both); augmentation
+  as relative with a 0.5 K ambient offset, which moves only the absolute channel. Its first
+  convolution reads two channels: +13.8 k MACs (cnn-s 87 k, cnn-m 144 k).
 
-A two-channel (relative + absolute) input is not in the space: ``th_classify`` computes one
-channel and the device's model input is 24 x 32 x 1 (FORMAT.md section 5).
+The unclipped ``relative`` input (``(T - median) / 10 K``, the int8 range clamps it) is still a
+valid ``input_spec`` kind but no longer searched: ``relative-clipped`` replaces it (README
+"Two-channel and clipped relative input" has the comparison on the real sets).
 
 architectures (conv + ReLU blocks, flatten, dropout 0.3, dense 16, logits; mixup 0.3):
 
@@ -53,11 +58,16 @@ NOISE_FLOOR = 0.02
 #: device budget the search space respects (issue 8; firmware/README.md has the full budget)
 MAX_MACS = 150_000
 
-INPUT_KINDS = ("window-fixed", "window-data", "relative")
+INPUT_KINDS = ("window-fixed", "window-data", "relative-clipped", "two-channel")
+#: every kind input_spec() knows; "relative" (unclipped) is kept for comparisons only (module docstring)
+ALL_INPUT_KINDS = ("window-fixed", "window-data", "relative", "relative-clipped", "two-channel")
 AUGMENT_FOR = {
     "window-fixed": Augment(hflip=0.5, shift_px=2, noise_K=0.2, ambient_K=1.0, gain=0.0),
     "window-data": Augment(hflip=0.5, shift_px=2, noise_K=0.2, ambient_K=0.5, gain=0.0),
     "relative": Augment(hflip=0.5, shift_px=2, noise_K=0.15, ambient_K=0.0, gain=0.0),
+    "relative-clipped": Augment(hflip=0.5, shift_px=2, noise_K=0.15, ambient_K=0.0, gain=0.0),
+    # the ambient offset moves only the absolute channel (a median-relative frame does not change)
+    "two-channel": Augment(hflip=0.5, shift_px=2, noise_K=0.15, ambient_K=0.5, gain=0.0),
 }
 ARCHITECTURES = {
     "cnn-s": ((8, 3, 2, True), (16, 3, 1, True)),
@@ -87,7 +97,12 @@ def input_spec(kind: str, train_frames: np.ndarray) -> InputSpec:
         return InputSpec(mode="window", window_lo_degC=lo, window_hi_degC=hi)
     if kind == "relative":
         return InputSpec(mode="relative", relative_span_K=RELATIVE_SPAN_K)
-    raise ValueError(f"unknown input kind {kind!r}; choose from {INPUT_KINDS}")
+    if kind == "relative-clipped":
+        return InputSpec(mode="relative-clipped", relative_span_K=RELATIVE_SPAN_K)
+    if kind == "two-channel":
+        lo, hi = data_window(train_frames)
+        return InputSpec(mode="two-channel", window_lo_degC=lo, window_hi_degC=hi, relative_span_K=RELATIVE_SPAN_K)
+    raise ValueError(f"unknown input kind {kind!r}; choose from {ALL_INPUT_KINDS}")
 
 
 @dataclass(frozen=True)
@@ -145,8 +160,8 @@ def _engine(recipe: Recipe, num_classes: int):
     """
     from .model import build_model
 
-    key = (recipe.conv, recipe.dropout, recipe.dense, recipe.learning_rate, recipe.label_smoothing, recipe.seed,
-           num_classes)
+    key = (recipe.input.channels, recipe.conv, recipe.dropout, recipe.dense, recipe.learning_rate,
+           recipe.label_smoothing, recipe.seed, num_classes)
     if key not in _ENGINES:
         if len(_ENGINES) > 8:
             _ENGINES.clear()

@@ -48,7 +48,7 @@ int sim_tflm_start(sim_tflm_t *t, const char *cmd, const unsigned char *model, s
                    const th_model_params_t *params, int smooth_frames)
 {
     int in[2], out[2];
-    uint8_t hdr[8], n_out;
+    uint8_t hdr[8], n_out, n_ch = 0;
     memset(t, 0, sizeof *t);
     t->pid = t->to_helper = t->from_helper = -1;
     t->params = params;
@@ -82,6 +82,11 @@ int sim_tflm_start(sim_tflm_t *t, const char *cmd, const unsigned char *model, s
         return -1;
     }
     n_out = hdr[4];
+    if (memcmp(hdr, "THOK", 4) == 0 && read_all(t->from_helper, &n_ch, 1, 1000) != 0) {
+        snprintf(t->error, sizeof t->error, "TFLM helper: truncated reply");
+        sim_tflm_stop(t);
+        return -1;
+    }
     if (memcmp(hdr, "THOK", 4) != 0) {
         char text[256] = "";
         if (read_all(t->from_helper, text, n_out, 1000) != 0) text[0] = '\0';
@@ -95,6 +100,12 @@ int sim_tflm_start(sim_tflm_t *t, const char *cmd, const unsigned char *model, s
         sim_tflm_stop(t);
         return -1;
     }
+    if (n_ch != params->input_channels) {
+        snprintf(t->error, sizeof t->error, "model has %d input channels, tinyheat_model.h says %d", n_ch,
+                 params->input_channels);
+        sim_tflm_stop(t);
+        return -1;
+    }
     t->n_out = n_out;
     th_smoother_init(&t->smoother, smooth_frames, n_out);
     return 0;
@@ -103,10 +114,10 @@ int sim_tflm_start(sim_tflm_t *t, const char *cmd, const unsigned char *model, s
 int sim_tflm_classify(sim_tflm_t *t, const float temps[768], float uncertain_below, th_prediction_t *out,
                       uint32_t *invoke_us)
 {
-    int8_t in[768], q[TH_MAX_CLASSES];
+    int8_t in[TH_MAX_INPUT_BYTES], q[TH_MAX_CLASSES];
     uint8_t us[4];
     if (t->to_helper < 0 || th_preprocess(temps, t->params, in) != 0) return 0;
-    if (write_all(t->to_helper, in, sizeof in) != 0 || read_all(t->from_helper, q, (size_t)t->n_out, INVOKE_TIMEOUT_MS) != 0 ||
+    if (write_all(t->to_helper, in, (size_t)768 * (size_t)t->params->input_channels) != 0 || read_all(t->from_helper, q, (size_t)t->n_out, INVOKE_TIMEOUT_MS) != 0 ||
         read_all(t->from_helper, us, 4, INVOKE_TIMEOUT_MS) != 0) {
         snprintf(t->error, sizeof t->error, "TFLM helper stopped answering");
         sim_tflm_stop(t);

@@ -6,8 +6,8 @@
  *
  * Pipe protocol (binary, little-endian; spec in tools/tinyheat/link/tflm_helper.py):
  *   sim -> helper: "THM1" u32 n, n model bytes          (once)
- *   helper -> sim: "THOK" u8 n_out  | "THER" u8 len, text (model loaded / failed)
- *   sim -> helper: 768 int8 (the input tensor [1,24,32,1])
+ *   helper -> sim: "THOK" u8 n_out u8 channels | "THER" u8 len, text (model loaded / failed)
+ *   sim -> helper: 768 * channels int8 (the input tensor [1,24,32,C])
  *   helper -> sim: n_out int8 (output tensor) u32 invoke_us (interpreter time, measured by the helper)
  * Every read is bounded (poll with a timeout): a dead helper makes classify fail, never hang. */
 #ifndef SIM_TFLM_H

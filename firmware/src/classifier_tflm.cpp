@@ -61,7 +61,8 @@ bool classifier_begin(void)
     static tflite::MicroInterpreter interp(model, resolver(), s_arena, sizeof s_arena, &s_reporter);
     if (interp.AllocateTensors() != kTfLiteOk) return fail("AllocateTensors failed: arena too small?");
     TfLiteTensor *in = interp.input(0), *out = interp.output(0);
-    if (in->type != kTfLiteInt8 || in->bytes != 768) return fail("model input is not int8 [1,24,32,1]");
+    if (in->type != kTfLiteInt8 || in->bytes != (size_t)768 * TH_MODEL_INPUT_CHANNELS)
+        return fail("model input is not int8 [1,24,32,C] with C = TH_MODEL_INPUT_CHANNELS");
     if (out->type != kTfLiteInt8 || out->bytes != (size_t)TH_MODEL_NUM_LABELS) return fail("model output is not int8 [1,N]");
     th_smoother_init(&s_smoother, TH_SMOOTH_FRAMES, TH_MODEL_NUM_LABELS);
     s_interp = &interp;

@@ -44,7 +44,10 @@ def test_header_parameters_match_model_card(exported, model_check):
     info = dict(l.split("=", 1) for l in run(model_check, "info").decode().splitlines())
     inp, out = exported["input"], exported["output"]
     assert info["labels"].split(",") == exported["labels"]
-    assert int(info["input_mode"]) == {"window": 0, "relative": 1}[inp["mode"]]
+    assert int(info["input_mode"]) == {"window": 0, "relative": 1, "relative-clipped": 2, "two-channel": 3}[inp["mode"]]
+    assert int(info["input_channels"]) == inp["shape"][3] == (2 if inp["mode"] == "two-channel" else 1)
+    assert np.float32(info["clip_lo"]) == np.float32(inp.get("clip_lo", -0.5))
+    assert np.float32(info["clip_hi"]) == np.float32(inp.get("clip_hi", 2.0))
     assert np.float32(info["window_lo"]) == np.float32(inp["window_lo_degC"])
     assert np.float32(info["window_hi"]) == np.float32(inp["window_hi_degC"])
     assert np.float32(info["span"]) == np.float32(inp["relative_span_K"])
@@ -64,7 +67,8 @@ def test_device_pipeline_top1_matches_tflm_on_real_frames(exported, model_check,
     from tinyheat.deploy.tflm_check import run_tflm
 
     frames = real_frames[::2].astype(np.float32)  # 225 real frames, both classes and the ESP32 set
-    q_c = np.frombuffer(run(model_check, "quant", data=frames.tobytes()), dtype=np.int8).reshape(-1, 24, 32, 1)
+    q_c = np.frombuffer(run(model_check, "quant", data=frames.tobytes()), dtype=np.int8)
+    q_c = q_c.reshape(len(frames), *exported["input"]["shape"][1:])
     q_py = np.asarray(quantize_input(frames, exported["input"]))
     assert np.array_equal(q_c, q_py.reshape(q_c.shape)), "C pre-processing differs from quantize_input"
 

@@ -93,34 +93,60 @@ def test_stats_and_median(vectors, edges, real_frames):
         assert m == np.float32(np.median(valid))
 
 
-def reference_quantize(frames: np.ndarray, mode: str, lo: float, hi: float, span: float, scale: float, zp: int) -> np.ndarray:
+def reference_quantize(frames: np.ndarray, mode: str, lo: float, hi: float, span: float, scale: float, zp: int,
+                       clip=(-0.5, 2.0)) -> np.ndarray:
     """FORMAT.md section 5, written independently here in float32 (used until/besides the
-    pipeline's tinyheat.training.preprocess.quantize_input)."""
+    pipeline's tinyheat.training.preprocess.quantize_input): (n, 24, 32, C) int8."""
     f32 = np.float32
+    c0, c1 = f32(clip[0]), f32(clip[1])
     out = []
     for f in frames.astype(np.float32):
         bad = sf.invalid_mask(f)
         fill = np.median(f[~bad]).astype(np.float32) if (~bad).any() else f32(0)
         t = np.where(bad, fill, f).astype(np.float32)
-        if mode == "relative":
-            x = (t - np.median(t).astype(np.float32)) / f32(span)
+        chans = []
+        if mode == "window":
+            chans.append(np.clip((t - f32(lo)) / (f32(hi) - f32(lo)), f32(0), f32(1)))
         else:
-            x = np.clip((t - f32(lo)) / (f32(hi) - f32(lo)), f32(0), f32(1))
-        q = np.floor(x.astype(np.float32) / f32(scale) + f32(0.5)) + f32(zp)
+            rel = (t - np.median(t).astype(np.float32)) / f32(span)
+            chans.append(rel if mode == "relative" else np.minimum(np.maximum(rel, c0), c1))
+        if mode == "two-channel":
+            step = (f32(hi) - f32(lo)) / (c1 - c0)
+            chans.append(np.minimum(np.maximum((t - f32(lo)) / step + c0, c0), c1))
+        x = np.stack(chans, axis=-1).astype(np.float32)
+        q = np.floor(x / f32(scale) + f32(0.5)) + f32(zp)
         out.append(np.clip(q, -128, 127).astype(np.int8))
     return np.stack(out)
 
 
+MODE_CODES = {"window": 0, "relative": 1, "relative-clipped": 2, "two-channel": 3}
+#: two-channel: one scale serves both channels, (c1 - c0) / 255 with the zero point at c0 (FORMAT.md section 5)
 CASES = [("window", 22.0, 37.0, 8.0, 1 / 255, -128), ("relative", 22.0, 37.0, 8.0, 0.00392157, -128),
-         ("relative", 22.0, 37.0, 4.0, 0.0078125, 0), ("window", 15.0, 40.0, 8.0, 0.0039215, -128)]
+         ("relative", 22.0, 37.0, 4.0, 0.0078125, 0), ("window", 15.0, 40.0, 8.0, 0.0039215, -128),
+         ("relative-clipped", 22.0, 37.0, 10.0, 2.5 / 255, -77), ("relative-clipped", 22.0, 37.0, 4.0, 0.0078125, 0),
+         ("two-channel", 21.5, 34.0, 10.0, 2.5 / 255, -77), ("two-channel", 15.0, 40.5, 10.0, 0.0098, -76)]
 
 
 @pytest.mark.parametrize("mode,lo,hi,span,scale,zp", CASES)
 def test_quantize_matches_reference(vectors, edges, mode, lo, hi, span, scale, zp):
     frames = edges[:12]
-    c = vectors.frames("quant", frames, 1 if mode == "relative" else 0, lo, hi, span, scale, zp, dtype=np.int8)
+    c = vectors.frames("quant", frames, MODE_CODES[mode], lo, hi, span, scale, zp, dtype=np.int8)
     ref = reference_quantize(frames, mode, lo, hi, span, scale, zp)
     assert np.array_equal(c.reshape(ref.shape), ref)
+    assert c.size == ref.size == len(frames) * 768 * (2 if mode == "two-channel" else 1)
+
+
+def test_two_channel_layout_and_clip_on_a_known_frame(vectors):
+    """Channels innermost; channel 0 = clamp((T - median) / 10 K, -0.5, 2), channel 1 = the 20-32 degC
+    window on the same -0.5..2 range (scale 2.5/255, zero point -77: -0.5 -> -128, 2.0 -> 127)."""
+    f = np.full((24, 32), 25.0, np.float32)
+    f[0, 0], f[0, 1], f[0, 2], f[0, 3] = 15.0, 50.0, 20.0, 32.0
+    q = vectors.frames("quant", f[None], 3, 20.0, 32.0, 10.0, 2.5 / 255, -77, dtype=np.int8).reshape(24, 32, 2)
+    assert q[0, 0].tolist() == [-128, -128]  # 10 K below the median: clipped at -0.5; below the window
+    assert q[0, 1].tolist() == [127, 127]    # 25 K above the median: clipped at 2.0; above the window
+    assert q[0, 2].tolist() == [-128, -128]  # -0.5 exactly; the window's bottom
+    assert q[0, 3].tolist() == [-6, 127]     # 0.7 -> 71.4 steps; the window's top
+    assert q[5, 5].tolist() == [-77, -22]    # the median; (25 - 20) / 4.8 - 0.5 = 0.5417 -> 55.25 steps
 
 
 def _quantize_input():
@@ -134,11 +160,15 @@ def _quantize_input():
 @pytest.mark.parametrize("mode,lo,hi,span,scale,zp", CASES)
 def test_quantize_parity_with_pipeline(vectors, real_frames, edges, mode, lo, hi, span, scale, zp):
     quantize_input = _quantize_input()
-    card = {"shape": [1, 24, 32, 1], "dtype": "int8", "mode": mode, "window_lo_degC": lo, "window_hi_degC": hi,
-            "relative_span_K": span, "scale": scale, "zero_point": zp}
+    card = {"dtype": "int8", "mode": mode, "window_lo_degC": lo, "window_hi_degC": hi,
+            "relative_span_K": span, "clip_lo": -0.5, "clip_hi": 2.0, "scale": scale, "zero_point": zp}
     frames = np.concatenate([real_frames, edges[:12]]).astype(np.float32)
-    py = np.asarray(quantize_input(frames, card)).reshape(-1, 768)
-    c = vectors.frames("quant", frames, 1 if mode == "relative" else 0, lo, hi, span, scale, zp, dtype=np.int8).reshape(-1, 768)
+    py = np.asarray(quantize_input(frames, card)).reshape(len(frames), -1)
+    c = vectors.frames("quant", frames, MODE_CODES[mode], lo, hi, span, scale, zp, -0.5, 2.0, dtype=np.int8)
+    c = c.reshape(len(frames), -1)
+    if mode in ("relative-clipped", "two-channel"):  # the clip really acts on these real frames
+        q_lo = int(np.floor(np.float32(-0.5) / np.float32(scale) + np.float32(0.5))) + zp
+        assert (py.reshape(len(frames), 768, -1)[..., 0] == max(q_lo, -128)).any()
     diff = np.argwhere(c != py)
     assert len(diff) == 0, f"{len(diff)} values differ, first frame/pixel {diff[0]}"
 

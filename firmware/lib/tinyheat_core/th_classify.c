@@ -6,17 +6,28 @@
 
 static float s_scratch[TH_PIXELS];
 
+int th_input_channels_of_mode(int mode)
+{
+    if (mode == TH_INPUT_TWO_CHANNEL) return 2;
+    if (mode == TH_INPUT_WINDOW || mode == TH_INPUT_RELATIVE || mode == TH_INPUT_RELATIVE_CLIPPED) return 1;
+    return 0;
+}
+
 int th_model_params_check(const th_model_params_t *p)
 {
     if (p == NULL || p->num_labels < 1 || p->num_labels > TH_MAX_CLASSES) return -1;
     if (!(p->input_scale > 0.0f) || !(p->output_scale > 0.0f)) return -1;
     if (p->input_zero_point < -128 || p->input_zero_point > 127) return -1;
-    if (p->input_mode == TH_INPUT_WINDOW) {
-        if (!(p->window_hi_degc > p->window_lo_degc)) return -1;
-    } else if (p->input_mode == TH_INPUT_RELATIVE) {
-        if (!(p->relative_span_k > 0.0f)) return -1;
-    } else {
+    if (th_input_channels_of_mode(p->input_mode) == 0 || p->input_channels != th_input_channels_of_mode(p->input_mode))
         return -1;
+    if (p->input_mode == TH_INPUT_WINDOW || p->input_mode == TH_INPUT_TWO_CHANNEL) {
+        if (!(p->window_hi_degc > p->window_lo_degc)) return -1;
+    }
+    if (p->input_mode != TH_INPUT_WINDOW) {
+        if (!(p->relative_span_k > 0.0f)) return -1;
+    }
+    if (p->input_mode == TH_INPUT_RELATIVE_CLIPPED || p->input_mode == TH_INPUT_TWO_CHANNEL) {
+        if (!(p->clip_hi > p->clip_lo)) return -1;
     }
     return 0;
 }
@@ -76,29 +87,45 @@ static int8_t quantize(float x, float scale, int zp)
     return (int8_t)q;
 }
 
-int th_preprocess(const float temps[TH_PIXELS], const th_model_params_t *p, int8_t out[TH_PIXELS])
+static float clampf(float x, float lo, float hi)
 {
-    float fill, centre = 0.0f;
-    int i;
+    if (x < lo) x = lo;
+    if (x > hi) x = hi;
+    return x;
+}
+
+/* FORMAT.md section 5. Every step is one float32 operation (no multiply-add that a compiler could
+ * fuse into an FMA on the Cortex-M4F and round differently from the laptop). */
+int th_preprocess(const float temps[TH_PIXELS], const th_model_params_t *p, int8_t *out)
+{
+    float fill, centre = 0.0f, lo = p ? p->window_lo_degc : 0.0f;
+    float span = 1.0f, abs_step = 1.0f;
+    int i, mode, ch;
     if (th_model_params_check(p) != 0) return -1;
+    mode = p->input_mode;
+    ch = p->input_channels;
     fill = th_median_valid(temps);
     if (isnan(fill)) fill = 0.0f;
-    if (p->input_mode == TH_INPUT_RELATIVE) {
+    if (mode != TH_INPUT_WINDOW) {
         /* median of the repaired frame (768 values: mean of the 384th and 385th smallest) */
         for (i = 0; i < TH_PIXELS; i++) s_scratch[i] = th_pixel_invalid(temps[i]) ? fill : temps[i];
         centre = median_of(s_scratch, TH_PIXELS);
-        for (i = 0; i < TH_PIXELS; i++) {
-            float t = th_pixel_invalid(temps[i]) ? fill : temps[i];
-            out[i] = quantize((t - centre) / p->relative_span_k, p->input_scale, p->input_zero_point);
+    }
+    if (mode == TH_INPUT_WINDOW) span = p->window_hi_degc - p->window_lo_degc;
+    if (mode == TH_INPUT_TWO_CHANNEL) abs_step = (p->window_hi_degc - p->window_lo_degc) / (p->clip_hi - p->clip_lo);
+    for (i = 0; i < TH_PIXELS; i++) {
+        float t = th_pixel_invalid(temps[i]) ? fill : temps[i];
+        float x;
+        if (mode == TH_INPUT_WINDOW) {
+            x = clampf((t - lo) / span, 0.0f, 1.0f);
+        } else {
+            x = (t - centre) / p->relative_span_k;
+            if (mode != TH_INPUT_RELATIVE) x = clampf(x, p->clip_lo, p->clip_hi);
         }
-    } else {
-        float lo = p->window_lo_degc, span = p->window_hi_degc - p->window_lo_degc;
-        for (i = 0; i < TH_PIXELS; i++) {
-            float t = th_pixel_invalid(temps[i]) ? fill : temps[i];
-            float x = (t - lo) / span;
-            if (x < 0.0f) x = 0.0f;
-            if (x > 1.0f) x = 1.0f;
-            out[i] = quantize(x, p->input_scale, p->input_zero_point);
+        out[i * ch] = quantize(x, p->input_scale, p->input_zero_point);
+        if (mode == TH_INPUT_TWO_CHANNEL) {
+            float x1 = clampf((t - lo) / abs_step + p->clip_lo, p->clip_lo, p->clip_hi);
+            out[i * ch + 1] = quantize(x1, p->input_scale, p->input_zero_point);
         }
     }
     return 0;

@@ -3,10 +3,16 @@
  * Classifier pre- and post-processing around the int8 TFLite-Micro model
  * (FORMAT.md section 5; Python side: tinyheat.training.preprocess.quantize_input).
  *
- * Pre:  768 degC -> invalid pixels replaced by the median of the valid ones -> normalised by
- *       window (x = clamp((T-lo)/(hi-lo), 0, 1)) or relative (x = (T - median(T)) / span) ->
- *       int8 q = clamp(floor(x / scale + 0.5f) + zero_point, -128, 127), all in float32.
- *       Output layout = the model input [1, 24, 32, 1], row-major like the frame.
+ * Pre:  768 degC -> invalid pixels replaced by the median of the valid ones -> normalised by the
+ *       input mode (all in float32; m = median of the repaired frame, c0/c1 = clip_lo/clip_hi):
+ *         0 window           x = clamp((T - lo) / (hi - lo), 0, 1)
+ *         1 relative         x = (T - m) / span
+ *         2 relative-clipped x = clamp((T - m) / span, c0, c1)
+ *         3 two-channel      x0 = clamp((T - m) / span, c0, c1),
+ *                            x1 = clamp((T - lo) / s + c0, c0, c1), s = (hi - lo) / (c1 - c0)
+ *       -> int8 q = clamp(floor(x / scale + 0.5f) + zero_point, -128, 127) (one scale for all
+ *       channels). Output layout = the model input [1, 24, 32, C], row-major like the frame,
+ *       channels innermost: out[pixel * C + channel]. C = th_input_channels(p).
  * Post: int8 logits -> z = (q - zero_point) * scale -> p = softmax(z) (float32, max subtracted)
  *       -> optional mean over the last K frames -> top-1 (first index of the maximum) ->
  *       "uncertain" below a confidence threshold. The model has no SOFTMAX op (FORMAT.md
@@ -32,7 +38,15 @@ extern "C" {
 #define TH_MAX_CLASSES 16  /**< most output classes supported by the smoother */
 #define TH_SMOOTH_MAX_K 16 /**< longest smoothing window, frames */
 
-typedef enum { TH_INPUT_WINDOW = 0, TH_INPUT_RELATIVE = 1 } th_input_mode_t;
+typedef enum {
+    TH_INPUT_WINDOW = 0,           /**< 1 channel: fixed window of absolute temperature */
+    TH_INPUT_RELATIVE = 1,         /**< 1 channel: (T - median) / span, unclipped */
+    TH_INPUT_RELATIVE_CLIPPED = 2, /**< 1 channel: relative, clipped to [clip_lo, clip_hi] */
+    TH_INPUT_TWO_CHANNEL = 3       /**< 2 channels: relative clipped + window mapped onto [clip_lo, clip_hi] */
+} th_input_mode_t;
+
+#define TH_MAX_INPUT_CHANNELS 2                              /**< most model input channels */
+#define TH_MAX_INPUT_BYTES (TH_PIXELS * TH_MAX_INPUT_CHANNELS) /**< largest int8 model input, bytes */
 
 typedef struct {
     int num_labels;            /**< output classes N, 1..TH_MAX_CLASSES */
@@ -40,14 +54,18 @@ typedef struct {
     int input_mode;            /**< th_input_mode_t (TH_MODEL_INPUT_MODE) */
     float window_lo_degc;      /**< window mode lower bound, degC */
     float window_hi_degc;      /**< window mode upper bound, degC (> lo) */
-    float relative_span_k;     /**< relative mode span, K (> 0) */
+    float relative_span_k;     /**< relative modes' span, K (> 0) */
+    float clip_lo;             /**< modes 2, 3: lower clip of x (FORMAT.md: -0.5) */
+    float clip_hi;             /**< modes 2, 3: upper clip of x (FORMAT.md: 2.0), > clip_lo */
+    int input_channels;        /**< C of the input tensor [1, 24, 32, C]: 1, or 2 for mode 3 */
     float input_scale;         /**< input tensor quantization scale (> 0) */
     int input_zero_point;      /**< input tensor zero point, -128..127 */
     float output_scale;        /**< output tensor scale */
     int output_zero_point;     /**< output tensor zero point */
 } th_model_params_t;
 
-/** 0 if the parameters are usable, else -1 (bad N, scale <= 0, window hi <= lo, span <= 0, unknown mode). */
+/** 0 if the parameters are usable, else -1 (bad N, scale <= 0, window hi <= lo, span <= 0, unknown mode,
+ *  clip_hi <= clip_lo in modes 2-3, input_channels not the mode's channel count). */
 int th_model_params_check(const th_model_params_t *p);
 
 /**
@@ -57,12 +75,16 @@ int th_model_params_check(const th_model_params_t *p);
  */
 float th_median_valid(const float temps[TH_PIXELS]);
 
+/** Channels C of the model input for input mode `mode` (2 for TH_INPUT_TWO_CHANNEL, else 1; 0 if unknown). */
+int th_input_channels_of_mode(int mode);
+
 /**
- * Model input from a frame (temps 768 degC -> out 768 int8, layout [1, 24, 32, 1]).
+ * Model input from a frame (temps 768 degC -> out 768 * C int8, layout [1, 24, 32, C], C =
+ * p->input_channels; out must hold TH_PIXELS * C bytes, at most TH_MAX_INPUT_BYTES).
  * @return 0, or -1 if params are invalid (out untouched).
  * A frame with no valid pixel (a sensor fault) is treated as all 0 degC.
  */
-int th_preprocess(const float temps[TH_PIXELS], const th_model_params_t *p, int8_t out[TH_PIXELS]);
+int th_preprocess(const float temps[TH_PIXELS], const th_model_params_t *p, int8_t *out);
 
 /** Dequantize N int8 logits: z[i] = (q[i] - zero_point) * scale. */
 void th_dequantize(const int8_t *q, int n, const th_model_params_t *p, float *z);

@@ -2,7 +2,8 @@
  *
  * Model contract: datasets/FORMAT.md section 5 (model input) and model_card.json beside this file.
  * Input  int8 [1, 24, 32, 1]: q = clamp(floor(x / scale + 0.5) + zero_point, -128, 127), where x is the
- *        normalized frame (window: clamp((T - lo) / (hi - lo), 0, 1); relative: (T - median) / span).
+ *        normalized frame by TH_MODEL_INPUT_MODE (FORMAT.md section 5: window, relative, relative-clipped,
+ *        two-channel = relative-clipped + the window mapped onto the clip range), channels innermost.
  * Output int8 [1, 3]: logits z = (q - zero_point) * scale; probabilities = softmax(z) in float.
  * Balanced accuracy (int8 in TFLM, cross-validated (the deployed model trained on every sample)): 0.839
  * Cost: 130608 MACs per inference, 18648 bytes flash, 8192 bytes arena.
@@ -12,10 +13,13 @@
 
 #define TH_MODEL_NUM_LABELS 3
 #define TH_MODEL_LABELS { "env", "face0", "face1" }
-#define TH_MODEL_INPUT_MODE 0            /* 0 = window, 1 = relative */
+#define TH_MODEL_INPUT_MODE 0            /* 0 window, 1 relative, 2 relative-clipped, 3 two-channel */
+#define TH_MODEL_INPUT_CHANNELS 1        /* C of the input tensor [1, 24, 32, C] */
 #define TH_MODEL_WINDOW_LO_DEGC 23.0f
 #define TH_MODEL_WINDOW_HI_DEGC 33.0f
 #define TH_MODEL_RELATIVE_SPAN_K 8.0f
+#define TH_MODEL_CLIP_LO (-0.5f)
+#define TH_MODEL_CLIP_HI (2.0f)
 #define TH_MODEL_INPUT_SCALE 0.003921568859368563f
 #define TH_MODEL_INPUT_ZERO_POINT (-128)
 #define TH_MODEL_OUTPUT_SCALE 0.024336718022823334f

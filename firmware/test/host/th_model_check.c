@@ -3,7 +3,7 @@
  * exported tinyheat_model.h/.c) on the host, for tests/firmware/test_fw_model.py.
  *
  *   info              -> "key=value" lines: labels, mode, window, span, scales, zero points, tflite_len, check
- *   quant             n*768 float32 (stdin) -> n*768 int8 (th_preprocess with the model's parameters)
+ *   quant             n*768 float32 (stdin) -> n*768*C int8 (th_preprocess with the model's parameters)
  *   post K THRESH     m*N int8 -> m*(int32 label, int32 top, float32 conf) (th_postprocess)
  *   dump              -> the th_model_tflite bytes (th_model_tflite_len)
  */
@@ -23,6 +23,7 @@ int main(int argc, char **argv)
         for (i = 0; i < p->num_labels; i++) printf("%s%s", i ? "," : "", p->labels[i]);
         printf("\ninput_mode=%d\nwindow_lo=%.9g\nwindow_hi=%.9g\nspan=%.9g\n", p->input_mode, (double)p->window_lo_degc,
                (double)p->window_hi_degc, (double)p->relative_span_k);
+        printf("clip_lo=%.9g\nclip_hi=%.9g\ninput_channels=%d\n", (double)p->clip_lo, (double)p->clip_hi, p->input_channels);
         printf("input_scale=%.9g\ninput_zero_point=%d\noutput_scale=%.9g\noutput_zero_point=%d\n", (double)p->input_scale,
                p->input_zero_point, (double)p->output_scale, p->output_zero_point);
         printf("tflite_len=%u\narena_bytes=%d\nnum_ops=%d\naligned16=%d\ncheck=%d\n", th_model_tflite_len,
@@ -36,10 +37,10 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && !strcmp(argv[1], "quant")) {
         static float f[768];
-        int8_t q[768];
+        static int8_t q[TH_MAX_INPUT_BYTES];
         while (fread(f, sizeof(float), 768, stdin) == 768) {
             if (th_preprocess(f, p, q) != 0) return 1;
-            fwrite(q, 1, sizeof q, stdout);
+            fwrite(q, 1, (size_t)768 * (size_t)p->input_channels, stdout);
         }
         return 0;
     }

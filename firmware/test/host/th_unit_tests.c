@@ -531,6 +531,7 @@ static void test_classify(void)
     p.labels = names;
     p.input_mode = TH_INPUT_RELATIVE;
     p.relative_span_k = 8.0f;
+    p.input_channels = 1;
     p.input_scale = 1.0f / 255.0f;
     p.input_zero_point = -128;
     p.output_scale = 1.0f / 256.0f;
@@ -570,6 +571,22 @@ static void test_classify(void)
     p.input_scale = 1.0f / 255.0f;
     p.input_mode = 5;
     CHECK(th_model_params_check(&p) != 0);
+    /* two-channel: needs 2 channels, a window and clip_hi > clip_lo */
+    p.input_mode = TH_INPUT_TWO_CHANNEL;
+    p.window_lo_degc = 20.0f;
+    p.window_hi_degc = 30.0f;
+    p.clip_lo = -0.5f;
+    p.clip_hi = 2.0f;
+    CHECK(th_model_params_check(&p) != 0); /* still 1 channel */
+    p.input_channels = 2;
+    CHECK(th_model_params_check(&p) == 0);
+    p.clip_hi = -0.5f;
+    CHECK(th_model_params_check(&p) != 0);
+    p.clip_hi = 2.0f;
+    p.input_mode = TH_INPUT_RELATIVE_CLIPPED;
+    CHECK(th_model_params_check(&p) != 0); /* 1-channel mode with 2 channels */
+    p.input_channels = 1;
+    CHECK(th_model_params_check(&p) == 0);
 }
 
 /* ---------- rendering on known values ---------- */

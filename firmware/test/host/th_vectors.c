@@ -7,7 +7,9 @@
  *   pgm                                768 float32   -> 1551 bytes       (th_pgm_encode)
  *   stats                              n*768 float32 -> n*(4 float32 + int32) min max mean centre n_invalid
  *   median                             n*768 float32 -> n float32        (th_median_valid)
- *   quant MODE LO HI SPAN SCALE ZP     n*768 float32 -> n*768 int8       (th_preprocess)
+ *   quant MODE LO HI SPAN SCALE ZP [CLIP_LO CLIP_HI]
+ *                                      n*768 float32 -> n*768*C int8     (th_preprocess, C by MODE;
+ *                                      clip default -0.5 2.0)
  *   post N SCALE ZP K THRESH           m*N int8      -> m*(int32 label, int32 top, float32 conf)
  *   render W H MIRROR MODE LO HI SPAN  768 float32   -> 2 float32 (lo, hi) + W*H uint16 RGB565
  */
@@ -69,9 +71,9 @@ int main(int argc, char **argv)
             float m = th_median_valid(f);
             fwrite(&m, 4, 1, stdout);
         }
-    } else if (!strcmp(cmd, "quant") && argc == 8) {
+    } else if (!strcmp(cmd, "quant") && (argc == 8 || argc == 10)) {
         th_model_params_t p;
-        int8_t q[TH_PIXELS];
+        static int8_t q[TH_MAX_INPUT_BYTES];
         memset(&p, 0, sizeof p);
         p.num_labels = 1;
         p.output_scale = 1.0f;
@@ -81,12 +83,15 @@ int main(int argc, char **argv)
         p.relative_span_k = strtof(argv[5], NULL);
         p.input_scale = strtof(argv[6], NULL);
         p.input_zero_point = atoi(argv[7]);
+        p.clip_lo = argc == 10 ? strtof(argv[8], NULL) : -0.5f;
+        p.clip_hi = argc == 10 ? strtof(argv[9], NULL) : 2.0f;
+        p.input_channels = th_input_channels_of_mode(p.input_mode);
         while (read_frame(f)) {
             if (th_preprocess(f, &p, q) != 0) {
                 fprintf(stderr, "invalid model parameters\n");
                 return 1;
             }
-            fwrite(q, 1, sizeof q, stdout);
+            fwrite(q, 1, (size_t)TH_PIXELS * (size_t)p.input_channels, stdout);
         }
     } else if (!strcmp(cmd, "post") && argc == 7) {
         th_model_params_t p;

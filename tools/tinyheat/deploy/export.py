@@ -27,7 +27,7 @@ WIO_TERMINAL_BUDGET = {"model_flash_bytes": 128 * 1024, "arena_bytes": 64 * 1024
 ARENA_MARGIN_BYTES = 2048
 
 MODEL_LIB = Path("lib") / "tinyheat_model"
-INPUT_MODE_CODES = {"window": 0, "relative": 1}
+INPUT_MODE_CODES = {"window": 0, "relative": 1, "relative-clipped": 2, "two-channel": 3}
 
 
 class BudgetError(ValueError):
@@ -62,6 +62,17 @@ def _accuracy_note(m: dict) -> str:
     return "not measured)"
 
 
+def _channels(inp: dict) -> int:
+    """C of the input tensor [1, 24, 32, C]; ValueError if the model's shape disagrees with its input mode."""
+    from ..training.preprocess import InputSpec
+
+    c = InputSpec.from_dict(inp).channels
+    shape = list(inp.get("shape") or [1, 24, 32, c])
+    if shape != [1, 24, 32, c]:
+        raise ValueError(f"model input shape {shape} does not match input mode {inp['mode']!r} ([1, 24, 32, {c}])")
+    return c
+
+
 def render_header(card: dict) -> str:
     inp, out = card["input"], card["output"]
     ops = card["resolver_ops"]
@@ -70,7 +81,8 @@ def render_header(card: dict) -> str:
  *
  * Model contract: datasets/FORMAT.md section 5 (model input) and model_card.json beside this file.
  * Input  int8 {inp['shape']}: q = clamp(floor(x / scale + 0.5) + zero_point, -128, 127), where x is the
- *        normalized frame (window: clamp((T - lo) / (hi - lo), 0, 1); relative: (T - median) / span).
+ *        normalized frame by TH_MODEL_INPUT_MODE (FORMAT.md section 5: window, relative, relative-clipped,
+ *        two-channel = relative-clipped + the window mapped onto the clip range), channels innermost.
  * Output int8 {out['shape']}: logits z = (q - zero_point) * scale; probabilities = softmax(z) in float.
  * Balanced accuracy ({_accuracy_note(card['metrics'])}
  * Cost: {card['model']['macs']} MACs per inference, {card['tflite_bytes']} bytes flash, {card['arena_bytes']} bytes arena.
@@ -80,10 +92,13 @@ def render_header(card: dict) -> str:
 
 #define TH_MODEL_NUM_LABELS {len(card['labels'])}
 #define TH_MODEL_LABELS {{ {labels} }}
-#define TH_MODEL_INPUT_MODE {INPUT_MODE_CODES[inp['mode']]}            /* 0 = window, 1 = relative */
+#define TH_MODEL_INPUT_MODE {INPUT_MODE_CODES[inp['mode']]}            /* 0 window, 1 relative, 2 relative-clipped, 3 two-channel */
+#define TH_MODEL_INPUT_CHANNELS {_channels(inp)}        /* C of the input tensor [1, 24, 32, C] */
 #define TH_MODEL_WINDOW_LO_DEGC {inp['window_lo_degC']!r}f
 #define TH_MODEL_WINDOW_HI_DEGC {inp['window_hi_degC']!r}f
 #define TH_MODEL_RELATIVE_SPAN_K {inp['relative_span_K']!r}f
+#define TH_MODEL_CLIP_LO ({float(inp.get('clip_lo', -0.5))!r}f)
+#define TH_MODEL_CLIP_HI ({float(inp.get('clip_hi', 2.0))!r}f)
 #define TH_MODEL_INPUT_SCALE {inp['scale']!r}f
 #define TH_MODEL_INPUT_ZERO_POINT ({inp['zero_point']})
 #define TH_MODEL_OUTPUT_SCALE {out['scale']!r}f

@@ -28,7 +28,7 @@ REPRESENTATIVE_FRAMES = 300
 
 
 def representative_inputs(data: LabelledFrames, split: Split, recipe: Recipe, limit: int = REPRESENTATIVE_FRAMES) -> np.ndarray:
-    """Normalized training frames (m, 24, 32, 1) float32, evenly spread over the training set."""
+    """Normalized training frames (m, 24, 32, C) float32, evenly spread over the training set."""
     idx = split.train
     if len(idx) > limit:
         idx = idx[np.linspace(0, len(idx) - 1, limit).round().astype(int)]
@@ -58,7 +58,7 @@ def _batch_one(model):
 def convert_int8(model, representative: np.ndarray, per_tensor_dense: bool = True) -> bytes:
     """Keras model (float, or a tf_keras QAT model) -> full-integer int8 .tflite bytes.
 
-    representative: (m, 24, 32, 1) float32 normalized inputs for calibration. Input and output
+    representative: (m, 24, 32, C) float32 normalized inputs for calibration (one input scale for all C). Input and output
     tensors are int8; dense layers per tensor unless ``per_tensor_dense=False`` (only for tests
     that show why). The converter's own log lines are hidden (see :mod:`tinyheat.tfenv`).
     """

@@ -95,7 +95,7 @@ def _ref_interpreter(tflite_bytes: bytes):
 
 
 def run_tflite_ref(tflite_bytes: bytes, inputs: np.ndarray) -> np.ndarray:
-    """int8 inputs (n, 24, 32, 1) -> int8 outputs (n, k) with LiteRT's reference kernels."""
+    """int8 inputs (n, 24, 32, C) -> int8 outputs (n, k) with LiteRT's reference kernels."""
     interp = _ref_interpreter(tflite_bytes)
     i_idx = interp.get_input_details()[0]["index"]
     o_idx = interp.get_output_details()[0]["index"]
@@ -108,7 +108,7 @@ def run_tflite_ref(tflite_bytes: bytes, inputs: np.ndarray) -> np.ndarray:
 
 
 def run_tflm(tflite_bytes: bytes, inputs: np.ndarray, arena_size: int | None = None) -> np.ndarray:
-    """int8 inputs (n, 24, 32, 1) -> int8 outputs (n, k) with the TFLM interpreter (arena in bytes)."""
+    """int8 inputs (n, 24, 32, C) -> int8 outputs (n, k) with the TFLM interpreter (arena in bytes)."""
     rt = _tflm()
     interp = rt.Interpreter.from_bytes(bytes(tflite_bytes), arena_size=arena_size or 256 * 1024)
     outs = []

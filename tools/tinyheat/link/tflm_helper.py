@@ -8,8 +8,9 @@ runs here, in the real TFLM C++ interpreter, on the exact model bytes the board 
 Pipe protocol on stdin/stdout (binary, little-endian):
 
 - in:  ``b"THM1"`` ``u32 n`` then ``n`` bytes of the .tflite flatbuffer (once);
-- out: ``b"THOK"`` ``u8 n_out`` when the interpreter is ready, or ``b"THER"`` ``u8 len`` + UTF-8 text;
-- then per inference, in: 768 bytes int8 (the input tensor [1, 24, 32, 1]);
+- out: ``b"THOK"`` ``u8 n_out`` ``u8 channels`` when the interpreter is ready (``channels`` = C of the
+  model's input tensor [1, 24, 32, C]), or ``b"THER"`` ``u8 len`` + UTF-8 text;
+- then per inference, in: 768 * C bytes int8 (the input tensor [1, 24, 32, C]);
   out: ``n_out`` bytes int8 (the output tensor) + ``u32`` Invoke() time in microseconds
   (``time.perf_counter_ns`` around ``invoke()``, host time).
 
@@ -45,7 +46,10 @@ def serve(fin, fout, arena_size: int = 64 * 1024) -> int:
         from tflite_micro import runtime
 
         interp = runtime.Interpreter.from_bytes(bytes(model), arena_size=arena_size)
-        interp.set_input(np.zeros((1, 24, 32, 1), np.int8), 0)
+        shape = tuple(int(d) for d in interp.get_input_details(0)["shape"])
+        if len(shape) != 4 or shape[:3] != (1, 24, 32) or not 1 <= shape[3] <= 255:
+            raise ValueError(f"model input shape {list(shape)} is not [1, 24, 32, C]")
+        interp.set_input(np.zeros(shape, np.int8), 0)
         interp.invoke()
         n_out = int(np.asarray(interp.get_output(0)).size)
     except Exception as e:  # report to the simulator, which prints it
@@ -53,14 +57,14 @@ def serve(fin, fout, arena_size: int = 64 * 1024) -> int:
         fout.write(b"THER" + bytes([len(text)]) + text)
         fout.flush()
         return 0
-    fout.write(b"THOK" + bytes([n_out]))
+    fout.write(b"THOK" + bytes([n_out, shape[3]]))
     fout.flush()
     n = 0
     while True:
-        x = _read(fin, 768)
+        x = _read(fin, 768 * shape[3])
         if x is None:
             return n
-        interp.set_input(np.frombuffer(x, np.int8).reshape(1, 24, 32, 1), 0)
+        interp.set_input(np.frombuffer(x, np.int8).reshape(shape), 0)
         t0 = time.perf_counter_ns()
         interp.invoke()
         us = (time.perf_counter_ns() - t0) // 1000

@@ -127,22 +127,25 @@ def select_recipe(data, recipe: str = "auto", epochs: int = 24, echo=None):
 def add_model_bytes(data, sel) -> None:
     """Add ``tflite_bytes`` (int8 flatbuffer size, bytes) to every row of ``sel.table``.
 
-    The size depends on the architecture only, so one fold-0 model per architecture is converted.
+    The size depends on the architecture and the input channels only, so one fold-0 model per
+    (architecture, channels) is converted.
     """
     from ..deploy.quantize import convert_int8
     from ..training.model import build_model
 
-    size = {}
+    size, key_of = {}, {}
     for cs in sel.scores:
-        arch = cs.candidate.architecture
-        if arch in size or not cs.weights:
+        if not cs.weights:
             continue
         recipe = cs.recipes[0]
+        key = key_of[cs.candidate.name] = (cs.candidate.architecture, recipe.input.channels)
+        if key in size:
+            continue
         model = build_model(recipe, len(data.labels))
         model.set_weights(cs.weights[min(cs.weights)][0])
-        size[arch] = len(convert_int8(model, representative(data, recipe, sel.plan.splits[0].train, limit=50)))
+        size[key] = len(convert_int8(model, representative(data, recipe, sel.plan.splits[0].train, limit=50)))
     for row in sel.table:
-        row["tflite_bytes"] = size.get(row["architecture"])
+        row["tflite_bytes"] = size.get(key_of.get(row["candidate"]))
 
 
 @dataclass

@@ -120,7 +120,7 @@ int main(void)
     mlx_bench();
     for (i = 0; i < TH_PIXELS; i++) frame[i] = 22.0f + (float)((i * 37) % 150) * 0.1f;
     memset(&p, 0, sizeof p);
-    p.num_labels = 3; p.input_mode = TH_INPUT_RELATIVE; p.relative_span_k = 8.0f;
+    p.num_labels = 3; p.input_mode = TH_INPUT_RELATIVE; p.relative_span_k = 8.0f; p.input_channels = 1;
     p.input_scale = 1.0f / 255.0f; p.input_zero_point = -128; p.output_scale = 1.0f / 256.0f; p.output_zero_point = -128;
 
     t0 = ticks();
