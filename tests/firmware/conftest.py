@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tinyheat.paths import build_lock
 
 REPO = Path(__file__).resolve().parents[2]
 HOST_DIR = REPO / "firmware" / "test" / "host"
@@ -20,7 +21,8 @@ def core_build() -> Path:
     """Run ``make -C firmware/test/host`` (host cc, -Wall -Wextra -Werror) and return the build dir."""
     if shutil.which("make") is None or shutil.which("cc") is None:
         pytest.skip("make and a host C compiler (cc) are needed to build the firmware core")
-    r = subprocess.run(["make", "-C", str(HOST_DIR), "all"], capture_output=True, text=True)
+    with build_lock(HOST_DIR / "build"):  # parallel test workers share this build folder
+        r = subprocess.run(["make", "-C", str(HOST_DIR), "all"], capture_output=True, text=True)
     assert r.returncode == 0, f"host build of the firmware core failed:\n{r.stdout}\n{r.stderr}"
     return BUILD
 

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from pathlib import Path
+from tinyheat.paths import build_lock
 
 HOST_DIR = Path(__file__).resolve().parents[2] / "firmware" / "test" / "host"
 
@@ -31,7 +32,8 @@ def test_core_cross_compiles_for_cortex_m4f_without_warnings():
     """arm-none-eabi-gcc -mcpu=cortex-m4 -mfloat-abi=hard -Os -Wall -Wextra -Werror; prints text/data/bss."""
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not installed")
-    r = subprocess.run(["make", "-B", "-C", str(HOST_DIR), "size"], capture_output=True, text=True)
+    with build_lock(HOST_DIR / "build"):  # parallel test workers share this build folder
+        r = subprocess.run(["make", "-B", "-C", str(HOST_DIR), "size"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "warning" not in r.stderr.lower()
     print(r.stdout)
@@ -82,7 +84,8 @@ def test_qemu_benchmark_builds_at_device_flags_and_runs():
     of rendering and pre-processing (figures printed, not asserted: firmware/README.md "Budgets")."""
     if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:
         pytest.skip("arm-none-eabi-gcc and qemu-system-arm are needed for the QEMU benchmark")
-    r = subprocess.run(["make", "-B", "-C", str(HOST_DIR), "bench-qemu"], capture_output=True, text=True, timeout=600)
+    with build_lock(HOST_DIR / "build"):  # parallel test workers share this build folder
+        r = subprocess.run(["make", "-B", "-C", str(HOST_DIR), "bench-qemu"], capture_output=True, text=True, timeout=600)
     out = r.stdout + r.stderr  # QEMU's semihosting console writes to stderr
     print(out)
     assert r.returncode == 0, out

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tinyheat.paths import build_lock
 
 REPO = Path(__file__).resolve().parents[2]
 #: the exported model library; TINYHEAT_FW_MODEL_DIR points the tests at another export (e.g. a scratch one)
@@ -29,7 +30,8 @@ def exported() -> dict:
 
 @pytest.fixture(scope="module")
 def model_check(exported, core_build) -> Path:
-    r = subprocess.run(["make", "-B", "-C", str(HOST_DIR), "model", f"MODEL_DIR={MODEL_DIR}"], capture_output=True, text=True)
+    with build_lock(HOST_DIR / "build"):  # parallel test workers share this build folder
+        r = subprocess.run(["make", "-B", "-C", str(HOST_DIR), "model", f"MODEL_DIR={MODEL_DIR}"], capture_output=True, text=True)
     assert r.returncode == 0, f"building the model-parameter path failed:\n{r.stdout}\n{r.stderr}"
     return core_build / "th_model_check"
 

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tinyheat.paths import build_lock
 
 HOST_DIR = Path(__file__).resolve().parents[2] / "firmware" / "test" / "host"
 
@@ -19,7 +20,8 @@ HOST_DIR = Path(__file__).resolve().parents[2] / "firmware" / "test" / "host"
 def test_sensor_adapter_on_fake_bus():
     if shutil.which("make") is None or (shutil.which("c++") is None and shutil.which("g++") is None):
         pytest.skip("make and a host C++ compiler are needed")
-    r = subprocess.run(["make", "-C", str(HOST_DIR), "sensor"], capture_output=True, text=True)
+    with build_lock(HOST_DIR / "build"):  # parallel test workers share this build folder
+        r = subprocess.run(["make", "-C", str(HOST_DIR), "sensor"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     r = subprocess.run([str(HOST_DIR / "build" / "th_sensor_tests")], capture_output=True, text=True, timeout=60)
     print(r.stdout)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tinyheat.paths import build_lock
 
 REPO = Path(__file__).resolve().parents[2]
 HOST_DIR = REPO / "firmware" / "test" / "host"
@@ -92,8 +93,9 @@ def exported(selection, tmp_path_factory, core_build):
     fw = tmp_path_factory.mktemp("fw")
     export_model(q.tflite, card, fw)
     exe = tmp_path_factory.mktemp("bin") / "th_model_check_2ch"
-    r = subprocess.run(["make", "-C", str(HOST_DIR), "model", f"MODEL_DIR={fw / 'lib' / 'tinyheat_model'}",
-                        f"MODEL_EXE={exe}"], capture_output=True, text=True)
+    with build_lock(HOST_DIR / "build"):  # parallel test workers share this build folder
+        r = subprocess.run(["make", "-C", str(HOST_DIR), "model", f"MODEL_DIR={fw / 'lib' / 'tinyheat_model'}",
+                            f"MODEL_EXE={exe}"], capture_output=True, text=True)
     assert r.returncode == 0, f"building the model-parameter path failed:\n{r.stdout}\n{r.stderr}"
     return {"exe": exe, "q": q, "model": model, "card": card, "data": data, "test": sel.plan.splits[0].test}
 
