@@ -70,6 +70,19 @@ def _rec(f):
     return f
 
 
+def _emit_csv(rows: list[dict], path) -> None:
+    """Write ``rows`` (dicts with the same keys) to the CSV ``path``, or print them when ``path`` is None."""
+    from .zones import write_csv
+
+    if path:
+        write_csv(rows, path)
+        click.echo(f"wrote {path}")
+    else:
+        click.echo(",".join(rows[0]))
+        for r in rows:
+            click.echo(",".join(str(v) for v in r.values()))
+
+
 @click.command("heatmap-add")
 @click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -250,18 +263,12 @@ def _tracks(rec, tracks_csv):
 def _track_report(rec, tracks, zs, q, out):
     """Dwell per track x zone over the query's range."""
     from .track_dwell import track_zone_dwell
-    from .zones import write_csv
 
     rows = track_zone_dwell(tracks, rec.epoch_ms, zs, t0_ms=q.t0 * 1000, t1_ms=q.t1 * 1000)
     if not rows:
         click.echo("no tracks: no per-track dwell")
-    elif out:
-        write_csv(rows, out)
-        click.echo(f"wrote {out}")
     else:
-        click.echo(",".join(rows[0]))
-        for r in rows:
-            click.echo(",".join(str(v) for v in r.values()))
+        _emit_csv(rows, out)
 
 
 def _live(port, params, seconds, max_frames):
@@ -327,17 +334,11 @@ def _pictures(st, q, unit, png, scale, hour_grid, timeseries, roi, zones):
 
 
 def _zone_report(st, q, zs, zones_csv):
-    from .zones import write_csv, zone_stats
+    from .zones import zone_stats
 
     sec, act = st.seconds(q.sensor, q.t0, q.t1)
     rows = [zone_stats(z, q.act, q.cov, sec, act) for z in zs]
-    if zones_csv:
-        write_csv(rows, zones_csv)
-        click.echo(f"wrote {zones_csv}")
-    else:
-        click.echo(",".join(rows[0]))
-        for r in rows:
-            click.echo(",".join(str(v) for v in r.values()))
+    _emit_csv(rows, zones_csv)
 
 
 @click.command("occupancy")
