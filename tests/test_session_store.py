@@ -115,3 +115,21 @@ def test_npz_recording_imports_losslessly(tmp_path):
     back = read_session(out)
     np.testing.assert_array_equal(back.frames, f)
     assert json.dumps(back.meta["recording_meta"]) == json.dumps(s.meta["recording_meta"])
+
+
+def test_xarray_opens_a_session_as_the_spec_says(repo):
+    """SESSION.md: other tools read the format; xarray through its Zarr backend, cut at n_frames."""
+    import warnings
+
+    xr = pytest.importorskip("xarray")
+    from tinyheat.session import read_session
+
+    path = repo / "datasets" / "sessions" / "demo.zarr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # zarr notes the ground_truth.csv beside the arrays
+        ds = xr.open_zarr(path, consolidated=False)
+    n = ds.attrs["n_frames"]
+    s = read_session(path)
+    assert ds["frames"].dims == ("time", "y", "x") and n == len(s)
+    np.testing.assert_array_equal(ds["frames"].values[:n], s.frames)
+    np.testing.assert_array_equal(ds["t_ms"].values[:n], s.t_ms)
