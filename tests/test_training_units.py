@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyheat.training.data import LabelledFrames, holdout_split, kfold_splits
+from tinyheat.training.data import LabelledFrames
 from tinyheat.training.preprocess import InputSpec, dequantize, fill_invalid, normalize, quantize, quantize_input
 
 
@@ -30,30 +30,6 @@ def _blocks_ok(data, split, gap):
         for other in (tr, va):
             assert np.min(np.abs(other[:, None] - te[None, :])) > gap
         assert np.min(np.abs(tr[:, None] - va[None, :])) > gap
-
-
-def test_holdout_split_is_contiguous_in_capture_order_with_gaps():
-    data = fake_data()
-    s = holdout_split(data, gap=3)
-    _blocks_ok(data, s, 3)
-    # the test block is the latest captures of each class
-    for c, n in enumerate((100, 60)):
-        assert data.order[s.test][data.y[s.test] == c].max() == n - 1
-    assert len(np.intersect1d(s.train, s.test)) == 0
-
-
-def test_holdout_split_refuses_tiny_class():
-    with pytest.raises(ValueError, match="too few"):
-        holdout_split(fake_data((100, 8)), gap=3)
-
-
-def test_kfold_tests_every_frame_once_and_never_leaks():
-    data = fake_data()
-    splits = kfold_splits(data, folds=5, gap=3)
-    tested = np.concatenate([s.test for s in splits])
-    assert sorted(tested.tolist()) == list(range(len(data)))
-    for s in splits:
-        _blocks_ok(data, s, 3)
 
 
 def test_normalize_window_and_relative_on_known_values():

@@ -19,7 +19,6 @@ bootstrap interval over folds (folds resampled with replacement, 1000 draws; Efr
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -36,11 +36,6 @@ class LabelledFrames:
     def __len__(self) -> int:
         return len(self.y)
 
-    def subset(self, idx) -> "LabelledFrames":
-        idx = np.asarray(idx, dtype=int)
-        return LabelledFrames(self.frames[idx], self.y[idx], self.labels, self.order[idx], self.session[idx],
-                              self.files[idx], self.root)
-
     def counts(self) -> dict[str, int]:
         return {lab: int((self.y == i).sum()) for i, lab in enumerate(self.labels)}
 
@@ -92,70 +87,3 @@ class Split:
     description: dict = field(default_factory=dict)
 
 
-def _blocks(n: int, fractions: list[float]) -> list[tuple[int, int]]:
-    """Cut range(n) into contiguous [start, end) blocks with the given fractions (summing to 1)."""
-    edges = np.round(np.cumsum([0.0] + fractions) * n).astype(int)
-    edges[-1] = n
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
-
-
-def _take(idx: np.ndarray, start: int, end: int, n: int, gap: int, trim_start: bool, trim_end: bool) -> np.ndarray:
-    a = start + (gap if trim_start and start > 0 else 0)
-    b = end - (gap if trim_end and end < n else 0)
-    return idx[a:max(a, b)]
-
-
-def holdout_split(data: LabelledFrames, val_fraction: float = 0.15, test_fraction: float = 0.2,
-                  gap: int = 3) -> Split:
-    """Per class in capture order: first part train, then a val block, last block test.
-
-    ``gap`` frames are dropped on both sides of each cut so near-duplicates do not straddle it.
-    Raises ValueError when a class is too small to give every block at least one frame.
-    """
-    train, val, test = [], [], []
-    for c in range(len(data.labels)):
-        idx = np.nonzero(data.y == c)[0]  # already in capture order
-        n = len(idx)
-        (a0, a1), (b0, b1), (c0, c1) = _blocks(n, [1 - val_fraction - test_fraction, val_fraction, test_fraction])
-        tr = _take(idx, a0, a1, n, gap, False, True)
-        va = _take(idx, b0, b1, n, gap, True, True)
-        te = _take(idx, c0, c1, n, gap, True, False)
-        if min(len(tr), len(va), len(te)) == 0:
-            raise ValueError(f"class {data.labels[c]!r} has {n} samples: too few for a capture-order split "
-                             f"with gap {gap} (need about {int(3 * gap / min(val_fraction, test_fraction)) + 3})")
-        train.append(tr)
-        val.append(va)
-        test.append(te)
-    return Split(np.concatenate(train), np.concatenate(val), np.concatenate(test),
-                 {"kind": "capture-order holdout", "per_class": "train | val | test as contiguous blocks",
-                  "val_fraction": val_fraction, "test_fraction": test_fraction, "gap_frames": gap})
-
-
-def kfold_splits(data: LabelledFrames, folds: int = 5, val_fraction: float = 0.15, gap: int = 3) -> list[Split]:
-    """k-fold cross-validation over contiguous capture-order blocks of each class.
-
-    Fold k tests block k of every class; training uses the other blocks minus ``gap`` frames on each
-    side of the test block; the val block (early stopping) is the last ``val_fraction`` of the
-    training frames that come before the test block (or after it, for fold 0), also gapped.
-    """
-    splits = []
-    for k in range(folds):
-        train, val, test = [], [], []
-        for c in range(len(data.labels)):
-            idx = np.nonzero(data.y == c)[0]
-            n = len(idx)
-            t0, t1 = _blocks(n, [1 / folds] * folds)[k]
-            te = idx[t0:t1]
-            rest = np.r_[np.arange(0, max(0, t0 - gap)), np.arange(min(n, t1 + gap), n)].astype(int)
-            nval = max(1, int(round(val_fraction * len(rest))))
-            # val: the contiguous run of `rest` nearest below the test block, else just above it
-            below = rest[rest < t0]
-            v = below[-nval:] if len(below) >= nval else rest[rest >= t1][:nval]
-            tr = np.setdiff1d(rest, np.arange(v.min() - gap, v.max() + gap + 1))
-            train.append(idx[tr])
-            val.append(idx[v])
-            test.append(te)
-        splits.append(Split(np.concatenate(train), np.concatenate(val), np.concatenate(test),
-                            {"kind": "capture-order k-fold", "fold": k, "folds": folds, "gap_frames": gap,
-                             "val_fraction": val_fraction}))
-    return splits

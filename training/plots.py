@@ -23,20 +23,3 @@ def plot_confusion(matrices: dict[str, list[list[int]]], labels: list[str], path
     return Path(path)
 
 
-def plot_curves(history: dict[str, list[float]], path: str | Path, best_epoch: int | None = None) -> Path:
-    """Loss and accuracy per epoch for train and val (keys ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy``)."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
-    for key, ax in (("loss", a), ("accuracy", b)):
-        for prefix, style in (("", "-"), ("val_", "--")):
-            if prefix + key in history:
-                ax.plot(np.arange(1, len(history[prefix + key]) + 1), history[prefix + key], style,
-                        label=("val " if prefix else "train ") + key)
-        if best_epoch:
-            ax.axvline(best_epoch, color="grey", lw=0.8, ls=":", label="restored epoch")
-        ax.set_xlabel("epoch")
-        ax.set_title(key)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)

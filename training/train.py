@@ -89,10 +89,3 @@ def fit(data: LabelledFrames, split: Split, recipe: Recipe, progress: bool = Tru
     return TrainResult(model, history, best_epoch, time.perf_counter() - t0)
 
 
-def predict_proba(model: keras.Model, frames_degc: np.ndarray, recipe: Recipe) -> np.ndarray:
-    """Float model probabilities (n, num_classes) for degC frames (n, 24, 32): softmax of the logits."""
-    from .preprocess import softmax
-
-    if len(frames_degc) == 0:
-        return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
-    return softmax(model.predict(normalize(frames_degc, recipe.input), verbose=0, batch_size=256))

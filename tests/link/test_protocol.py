@@ -4,11 +4,9 @@ test_c_link.py), plus behaviour the vectors do not pin. The vectors are made by 
 from __future__ import annotations
 
 import struct
-import zlib
 
 import numpy as np
 import pytest
-from cobs import cobs
 
 from tinyheat.link import protocol as p
 

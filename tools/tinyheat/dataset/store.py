@@ -261,8 +261,6 @@ class DatasetStore:
         return True
 
     # -- adding ---------------------------------------------------------------------------------
-    def contains(self, sha256: str) -> bool:
-        return sha256 in self.hashes
 
     def _free_index(self, label: str, preferred: int | None) -> int:
         self._scan_label(label)

@@ -20,19 +20,10 @@ import warnings
 import numpy as np
 
 from ..training.data import LabelledFrames, Split
-from ..training.preprocess import normalize
 from ..training.recipes import Recipe
 
 #: representative frames used to calibrate activation ranges (TFLite PTQ docs suggest ~100-500).
 REPRESENTATIVE_FRAMES = 300
-
-
-def representative_inputs(data: LabelledFrames, split: Split, recipe: Recipe, limit: int = REPRESENTATIVE_FRAMES) -> np.ndarray:
-    """Normalized training frames (m, 24, 32, C) float32, evenly spread over the training set."""
-    idx = split.train
-    if len(idx) > limit:
-        idx = idx[np.linspace(0, len(idx) - 1, limit).round().astype(int)]
-    return normalize(data.frames[idx], recipe.input)
 
 
 class QATUnavailableError(RuntimeError):

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..deploy import export as export_mod
 from ..deploy.device_view import device_metrics
-from ..training.data import LabelledFrames, Split, load_dataset
+from ..training.data import Split, load_dataset
 from ..training.metrics import classification_metrics
 from ..training.preprocess import quantize_input
 from ..training.recipes import Recipe
@@ -34,14 +34,6 @@ def _read_json(path: Path) -> dict:
 
 def _write_json(path: Path, obj: dict) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def _split_from_files(data: LabelledFrames, files: dict[str, list[str]]) -> Split:
-    pos = {f: i for i, f in enumerate(data.files)}
-    try:
-        return Split(*(np.array([pos[f] for f in files[k]], dtype=int) for k in ("train", "val", "test")))
-    except KeyError as e:
-        raise ValueError(f"the run's split names {e} which is no longer in the dataset") from None
 
 
 class Run:
@@ -69,19 +61,11 @@ class Run:
         p = self.path / "metrics.json"
         return _read_json(p) if p.exists() else {}
 
-    def save_metrics(self, m: dict) -> None:
-        _write_json(self.path / "metrics.json", m)
-
     def tflite(self) -> bytes:
         p = self.path / "model_int8.tflite"
         if not p.exists():
             raise FileNotFoundError(f"{p} missing: run `tinyheat quantize {self.path}` first")
         return p.read_bytes()
-
-    def load_data_and_split(self) -> tuple[LabelledFrames, Split]:
-        info = self.info
-        data = load_dataset(info["dataset"], labels=info["labels"])
-        return data, _split_from_files(data, info["split_files"])
 
     def load_model(self):
         from ..training.model import keras
