@@ -59,6 +59,15 @@ def ensure_new_dir(path: str | Path, force: bool = False) -> Path:
     return p
 
 
+def ensure_new_file(path: str | Path, force: bool = False) -> Path:
+    """Make sure ``path`` may be written: OverwriteError if it exists (file or folder) and ``force``
+    is not set. Returns it as a Path (not created)."""
+    p = Path(path)
+    if p.exists() and not force:
+        raise OverwriteError(f"{p} already exists; pass --force to replace it")
+    return p
+
+
 def describe_os_error(e: OSError) -> str:
     """One line for an OSError: the path, the reason, and a hint for the common cases (ENOSPC, EACCES, ELOOP)."""
     where = f"{e.filename}: " if getattr(e, "filename", None) else ""

@@ -171,8 +171,9 @@ def eeprom_cmd(port, out, force):
     from .client import LinkError
 
     path = Path(out)
-    if path.exists() and not force:
-        raise click.ClickException(f"{out} exists (use --force to replace it)")
+    from ..errors import ensure_new_file
+
+    ensure_new_file(path, force)
     client = _connect(port, stream=False)
     try:
         words = client.read_eeprom()

@@ -53,9 +53,11 @@ def _load(path, fps, start):
 
 
 def _outputs_free(force, *paths):
+    from ..errors import ensure_new_file
+
     for p in paths:
-        if p is not None and Path(p).exists() and not force:
-            raise click.ClickException(f"{p} exists; use --force to overwrite it")
+        if p is not None:
+            ensure_new_file(p, force)
 
 
 _rec_opts = [

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..errors import ensure_new_file
+
 from .store import SessionError
 
 
@@ -39,8 +41,7 @@ def import_session_cmd(src, out, kind, period_ms, emissivity, reflected_degC, di
     from .importers import import_any
 
     shape = _shape(downsample)
-    if out.exists() and not force:
-        raise click.ClickException(f"{out} exists; use --force to replace it")
+    ensure_new_file(out, force)
     try:
         s = import_any(src, kind, period_ms=period_ms, emissivity=emissivity, reflected_degC=reflected_degC,
                        distance_m=distance_m)
@@ -78,8 +79,7 @@ def play_cmd(session, out, fps, start, stop, step, tracks, vmin, vmax, force):
         if out is None:
             play_window(s, tracks=tab, fps=fps, vmin=vmin, vmax=vmax)
             return
-        if out.exists() and not force:
-            raise click.ClickException(f"{out} exists; use --force to replace it")
+        ensure_new_file(out, force)
         from tqdm import tqdm
 
         n = render(s, out, fps=fps, tracks=tab, start=start, stop=stop, step=step, vmin=vmin, vmax=vmax,
@@ -120,8 +120,7 @@ def sim_session_cmd(out, seed, seconds, people, camera_drift, room_drift, force)
     from ..sim.moving import default_scene, simulate_session
     from .store import SessionWriter
 
-    if out.exists() and not force:
-        raise click.ClickException(f"{out} exists; use --force to replace it")
+    ensure_new_file(out, force)
     sim = simulate_session(default_scene(seed, seconds, people, camera_drift_k=camera_drift,
                                          room_drift_k=room_drift), seed=seed)
     try:

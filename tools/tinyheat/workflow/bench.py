@@ -74,8 +74,10 @@ def bench_cmd(datasets, shared, demo, epochs, json_path, force):
     from .realsets import REAL_SETS
     from .steps import load
 
-    if json_path and Path(json_path).exists() and not force:
-        raise click.ClickException(f"{json_path} exists: pass --force to overwrite it")
+    if json_path:
+        from ..errors import ensure_new_file
+
+        ensure_new_file(Path(json_path), force)
     t0 = time.perf_counter()
     sources = {}
     if datasets:

@@ -162,8 +162,10 @@ def check_cmd(dataset, json_path, force):
     """Per class: sessions, samples, near-duplicates, temperatures, confusions; and what to record next."""
     from .steps import load
 
-    if json_path and Path(json_path).exists() and not force:
-        raise click.ClickException(f"{json_path} exists: pass --force to overwrite it")
+    if json_path:
+        from ..errors import ensure_new_file
+
+        ensure_new_file(json_path, force)
     data = load(dataset)
     report = check_dataset(data)
     click.echo(f"{dataset}: {len(data)} samples, {report['sessions']} session(s)")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import OverwriteError, UserError, ensure_new_dir
+from ..errors import UserError, ensure_new_dir, ensure_new_file
 from ..training.recipes import RECIPES
 
 
@@ -30,12 +30,6 @@ def _echo_firmware_target(firmware: str | None, target: Path) -> None:
     if firmware is None:
         click.echo(f"exporting to {target / 'lib' / 'tinyheat_model'} (the firmware of the checkout tinyheat runs "
                    f"from; --firmware chooses another)")
-
-
-def ensure_new_file(path: Path, force: bool) -> None:
-    """OverwriteError if ``path`` exists and ``force`` is not set."""
-    if Path(path).exists() and not force:
-        raise OverwriteError(f"{path} already exists; pass --force to replace it")
 
 
 def _fmt_metrics(name: str, m: dict) -> str:
@@ -79,7 +73,7 @@ def train_cmd(dataset, out, recipe, epochs, force):
     from .steps import check, load, train, train_files, write_run
     from .check import format_check
 
-    _refuse_existing(out, force)
+    ensure_new_dir(out, force)
     data = load(dataset)
     try:
         report = check(data)
@@ -92,10 +86,6 @@ def train_cmd(dataset, out, recipe, epochs, force):
     files = train_files(data, dataset, t)
     write_run(Path(out), files, force=force)
     click.echo(f"wrote {out}/: {', '.join(files)} (deployed model: all {len(data)} samples, {t.selection.epochs} epochs)")
-
-
-def _refuse_existing(out, force) -> None:
-    ensure_new_dir(out, force)
 
 
 @click.command("quantize")
@@ -196,8 +186,8 @@ def tune_cmd(dataset, epochs, json_path, force):
     from ..training.cv import DatasetTooSmall
     from .steps import load, select_recipe
 
-    if json_path and Path(json_path).exists() and not force:
-        raise click.ClickException(f"{json_path} exists: pass --force to overwrite it")
+    if json_path:
+        ensure_new_file(Path(json_path), force)
     data = load(dataset)
     click.echo(f"{dataset}: {len(data)} samples {data.counts()}")
     try:
@@ -230,7 +220,7 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     """Check the data, select a recipe by CV, refit on every sample, quantize, check in TFLM, export."""
     import time
 
-    _refuse_existing(out, force)  # before the heavy imports: a refused run costs nothing
+    ensure_new_dir(out, force)  # before the heavy imports: a refused run costs nothing
     target = firmware_target(firmware)
     _echo_firmware_target(firmware, target)
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+
+from ..errors import OverwriteError, ensure_new_dir
 import numpy as np
 
 
@@ -47,8 +49,11 @@ class QuantResult:
         return self.io["input"]
 
 
-def representative(data, recipe, idx=None, limit: int = 300) -> np.ndarray:
+def representative(data, recipe, idx=None, limit: int | None = None) -> np.ndarray:
+    from ..deploy.quantize import REPRESENTATIVE_FRAMES
     from ..training.preprocess import normalize
+
+    limit = REPRESENTATIVE_FRAMES if limit is None else limit
 
     idx = np.arange(len(data)) if idx is None else np.asarray(idx)
     if len(idx) > limit:
@@ -251,15 +256,15 @@ def write_run(out: Path, files: dict[str, object], force: bool = False, new_fold
     """Write files of a run folder in one go: ``{name: bytes | str | dict (JSON) | callable(path)}``.
 
     new_folder: refuse a non-empty folder (a new run); else refuse only files that exist. Either
-    refusal is lifted by ``force``. Raises click.ClickException (one line).
+    refusal is lifted by ``force``. Raises OverwriteError (a UserError: one line on the CLI).
     """
     out = Path(out)
-    if not force:
-        if new_folder and out.exists() and any(out.iterdir()):
-            raise click.ClickException(f"{out} exists and is not empty: pass --force to overwrite it")
+    if new_folder:
+        ensure_new_dir(out, force)
+    elif not force:
         clash = [n for n in files if (out / n).exists()]
         if clash:
-            raise click.ClickException(f"{out} already holds {', '.join(clash)}: pass --force to overwrite")
+            raise OverwriteError(f"{out} already holds {', '.join(clash)}: pass --force to overwrite")
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = []
