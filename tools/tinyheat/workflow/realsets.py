@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..session.importers import from_time_csv
 from ..training.data import LabelledFrames
 
 POSTURE = {"lying": "floor", "sleeping": "floor", "falled": "floor", "sit": "seated", "sitdown": "seated",
@@ -57,11 +58,7 @@ def posture(shared: Path, upright_stride: int = 5) -> LabelledFrames:
         for row in csv.reader(f):
             if not row or not row[0].endswith(".csv"):
                 continue
-            with open(d / row[0], newline="") as g:
-                r = csv.reader(g)
-                head = next(r)
-                cols = [i for i, h in enumerate(head) if h.startswith("P")]
-                px = np.array([[float(v[i]) for i in cols] for v in r], np.float32).reshape(-1, 24, 32)
+            px = np.asarray(from_time_csv(d / row[0]).frames)  # (n, 24, 32) degC, the session importer
             trip = [t for t in row[1:] if t != ""]
             for s, e, action in zip(trip[0::3], trip[1::3], trip[2::3]):
                 lab = POSTURE.get(action)
@@ -76,8 +73,7 @@ def posture(shared: Path, upright_stride: int = 5) -> LabelledFrames:
 
 def den16x12(shared: Path, stride: int = 8) -> LabelledFrames:
     d = Path(shared) / "mlx90641-den"
-    raw = np.loadtxt(d / "frames.csv", delimiter=",", skiprows=1, dtype=np.float32)
-    px = raw[:, 4:].reshape(-1, 12, 16).repeat(2, axis=1).repeat(2, axis=2)
+    px = np.asarray(from_time_csv(d / "frames.csv").frames).repeat(2, axis=1).repeat(2, axis=2)  # 12x16 -> 24x32
     return _assemble([("empty", "den", px[0:2040:stride]), ("person", "den", px[2102:4404:stride])])
 
 
