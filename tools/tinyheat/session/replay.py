@@ -1,5 +1,5 @@
 """Replay of a session: a matplotlib view (degC colour bar, time, frame index, Ta) that is either
-shown in a window with pause/step keys or rendered to a GIF / MP4 with imageio.
+shown in a window with pause/step keys or rendered to a GIF (written frame by frame, gif_writer) or an MP4 (imageio + ffmpeg).
 
 Keys in the window: space = pause/resume, right / left = one frame forward / back (pauses),
 up / down = 10 frames, home = first frame, q = close.
@@ -112,8 +112,8 @@ def render(s: Session, out: str | Path, fps: float | None = None, tracks=None, s
     """Render frames ``start:stop:step`` of ``s`` to ``out`` (.gif or .mp4, by suffix) at ``fps``
     (default: the session's real rate / step, at most 30). Returns the number of frames written.
     MP4 uses imageio's ffmpeg plugin (imageio-ffmpeg ships an ffmpeg binary). ValueError for
-    another suffix or no frames."""
-    import imageio.v2 as imageio
+    another suffix or no frames. GIF frames are streamed to the file (:mod:`.gif_writer`), so
+    memory does not grow with the number of frames."""
 
     out = Path(out)
     suffix = out.suffix.lower()
@@ -129,17 +129,25 @@ def render(s: Session, out: str | Path, fps: float | None = None, tracks=None, s
     view = SessionView(s, vmin=vmin, vmax=vmax, tracks=tracks)
     it = progress(idx) if progress else idx
     if suffix == ".gif":
-        w = imageio.get_writer(out, mode="I", duration=1000.0 / fps, loop=0)
+        from .gif_writer import GifStream, fixed_palette
+
+        # the palette from up to 8 frames spread over the range (the colour bar holds the whole scale)
+        samples = [view.rgb(i) for i in idx[:: max(1, len(idx) // 8)][:8]]
+        w = GifStream(out, fixed_palette(samples), duration_ms=1000.0 / fps, loop=0)
+        append = w.append
     else:
+        import imageio.v2 as imageio
+
         from ..errors import require
 
         require("imageio_ffmpeg", "video", "MP4 output")
         w = imageio.get_writer(out, fps=fps, codec="libx264", macro_block_size=16, quality=7,
                                ffmpeg_log_level="error")
+        append = w.append_data
     n = 0
     try:
         for i in it:
-            w.append_data(view.rgb(i))
+            append(view.rgb(i))  # streamed: one frame in memory at a time
             n += 1
     finally:
         w.close()
