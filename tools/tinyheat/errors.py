@@ -77,3 +77,30 @@ def describe_os_error(e: OSError) -> str:
             errno.EROFS: " (read-only file system: choose a writable folder)",
             errno.ELOOP: " (symbolic link loop: remove or fix the link)"}.get(e.errno, "")
     return f"{where}{reason}{hint}"
+
+
+#: matplotlib backends that draw to files only (matplotlib.backends.BackendFilter.NON_INTERACTIVE)
+_FILE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+
+
+class NoDisplayError(UserError):
+    """A command that opens a window was run where no window can be shown; nothing was done."""
+
+
+def require_display(instead: str) -> None:
+    """Raise :class:`NoDisplayError` (one line, ending with ``instead``: what to run instead) when
+    no window can be opened: on Linux/BSD neither ``DISPLAY`` nor ``WAYLAND_DISPLAY`` is set, or
+    matplotlib's backend (``MPLBACKEND``, matplotlibrc, or its automatic choice) only draws to
+    files, e.g. ``agg``. Without this check pyplot falls back to ``agg`` silently and a window
+    command shows nothing (``play``) or waits forever (``monitor``)."""
+    import os
+    import sys
+
+    if sys.platform not in ("darwin", "win32") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise NoDisplayError(f"no display to open a window on (DISPLAY and WAYLAND_DISPLAY are not set); {instead}")
+    import matplotlib
+
+    backend = str(matplotlib.get_backend()).lower()
+    if backend in _FILE_BACKENDS or backend.startswith("module://matplotlib_inline"):
+        raise NoDisplayError(f"matplotlib's backend {backend!r} cannot open a window (set MPLBACKEND=TkAgg or "
+                             f"QtAgg, or install python3-tk); {instead}")

@@ -43,8 +43,10 @@ def _summary(client) -> str:
 def monitor_cmd(port, mirror):
     """Live heat map of the device on PORT with min/max/cursor temperatures, the device's
     prediction, frames per second and drop counts. Close the window to stop."""
+    from ..errors import require_display
     from .monitor import run_monitor
 
+    require_display(f"record instead: tinyheat record {port} --out rec.zarr, then tinyheat play rec.zarr --out rec.gif")
     client = _connect(port)
     try:
         run_monitor(client, mirror=mirror)

@@ -77,6 +77,9 @@ def play_cmd(session, out, fps, start, stop, step, tracks, vmin, vmax, force):
         s = read_session(session)
         tab = _read_tracks(tracks) if tracks else None
         if out is None:
+            from ..errors import require_display
+
+            require_display(f"render to a file instead: tinyheat play {session} --out {Path(session).stem}.gif")
             play_window(s, tracks=tab, fps=fps, vmin=vmin, vmax=vmax)
             return
         ensure_new_file(out, force)
