@@ -54,13 +54,57 @@ def test_run_exports_to_the_checkout_firmware_not_the_current_folder(tmp_path, m
     monkeypatch.setattr(steps, "load", stop)   # the target is decided and said before any work
     (tmp_path / "firmware" / "lib").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
-    res = run("run", REPO / "datasets" / "demo", "--out", tmp_path / "out")
+    res = run("run", REPO / "datasets" / "demo", "--out", tmp_path / "out", "--force")
     assert f"exporting to {REPO / 'firmware' / 'lib' / 'tinyheat_model'}" in res.output
     assert res.exit_code == 1 and "stop here" in res.output
-    monkeypatch.setattr(paths, "checkout_root", lambda: None)   # an installed package: --firmware is needed
+    # without --force the checkout's model is kept: the run goes on and says how to export
+    res = run("run", REPO / "datasets" / "demo", "--out", tmp_path / "out")
+    assert "will not be exported" in res.output and "already holds a model" in res.output
+    assert f"tinyheat export {tmp_path / 'out'} --force" in res.output and "stop here" in res.output
+    # an installed package (as the README's `tinyheat run data --out runs/a`): the run goes on, no export
+    monkeypatch.setattr(paths, "checkout_root", lambda: None)
     res = run("run", REPO / "datasets" / "demo", "--out", tmp_path / "out2")
+    assert "will not be exported" in res.output and "--firmware PATH/TO/firmware" in res.output
+    assert res.exit_code == 1 and "stop here" in res.output   # the run itself started
+    assert list((tmp_path / "firmware" / "lib").iterdir()) == []
+    res = run("export", tmp_path)
     assert res.exit_code == 1 and "pass --firmware" in res.output
-    assert not (tmp_path / "out2").exists() and list((tmp_path / "firmware" / "lib").iterdir()) == []
+
+
+def test_export_refuses_a_mistyped_firmware_folder_and_an_existing_model(tmp_path, monkeypatch):
+    from tinyheat.workflow import pipeline
+
+    monkeypatch.setattr(pipeline, "export_run", lambda r, fw: export.export_model(b"new", card(), fw))
+    (tmp_path / "run").mkdir()
+    res = run("export", tmp_path / "run", "--firmware", tmp_path / "firmwre")
+    assert res.exit_code == 1 and "no such folder" in res.output and not (tmp_path / "firmwre").exists()
+    (tmp_path / "docs").mkdir()
+    res = run("export", tmp_path / "run", "--firmware", tmp_path / "docs")
+    assert res.exit_code == 1 and "does not look like a firmware folder" in res.output
+    assert list((tmp_path / "docs").iterdir()) == []
+    fw = tmp_path / "firmware"
+    (fw / "lib").mkdir(parents=True)
+    assert run("export", tmp_path / "run", "--firmware", fw).exit_code == 0
+    (fw / "lib" / "tinyheat_model" / "tinyheat_model.tflite").write_bytes(b"the user's model")
+    res = run("export", tmp_path / "run", "--firmware", fw)
+    assert res.exit_code == 1 and "--force" in res.output
+    assert (fw / "lib" / "tinyheat_model" / "tinyheat_model.tflite").read_bytes() == b"the user's model"
+    assert run("export", tmp_path / "run", "--firmware", fw, "--force").exit_code == 0
+    assert (fw / "lib" / "tinyheat_model" / "tinyheat_model.tflite").read_bytes() == b"new"
+
+
+def test_exported_model_folder_has_the_umask_mode_not_0700(tmp_path):
+    old = os.umask(0o022)
+    try:
+        export.export_model(b"m", card(), tmp_path / "fw")
+        lib = tmp_path / "fw" / "lib" / "tinyheat_model"
+        assert lib.stat().st_mode & 0o777 == 0o755
+        assert (lib / "tinyheat_model.h").stat().st_mode & 0o777 == 0o644
+        lib.chmod(0o775)                      # a replaced folder keeps the mode it had
+        export.export_model(b"m2", card(), tmp_path / "fw")
+        assert lib.stat().st_mode & 0o777 == 0o775
+    finally:
+        os.umask(old)
 
 
 @pytest.fixture(autouse=True)
@@ -124,11 +168,11 @@ def test_read_only_firmware_is_a_one_line_error_and_debug_shows_the_traceback(tm
     monkeypatch.setattr(export.tempfile, "mkdtemp", read_only)
     monkeypatch.setattr(pipeline, "export_run", lambda run, firmware: export.export_model(b"x", card(), firmware))
     (tmp_path / "run").mkdir()
-    res = run("export", tmp_path / "run", "--firmware", fw)
+    res = run("export", tmp_path / "run", "--firmware", fw, "--force")
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert res.output.strip().splitlines()[-1].startswith("Error: ") and "read-only" in res.output.lower()
     assert model_files(fw) == before
-    res = run("--debug", "export", tmp_path / "run", "--firmware", fw)
+    res = run("--debug", "export", tmp_path / "run", "--firmware", fw, "--force")
     assert isinstance(res.exception, OSError) and res.exception.errno == errno.EROFS
 
 

@@ -15,6 +15,7 @@ def presence_run(presence_csvs, tmp_path_factory):
     base = tmp_path_factory.mktemp("real")
     ds, run, fw = base / "presence", base / "run", base / "fw"
     cli = CliRunner()
+    (fw / "lib").mkdir(parents=True)   # export writes into an existing firmware folder only
     for label, csv in presence_csvs.items():
         r = cli.invoke(main, ["import-frames", str(csv), "--label", label, "--dataset", str(ds)])
         assert r.exit_code == 0, r.output

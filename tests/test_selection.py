@@ -181,6 +181,7 @@ def test_five_per_class_dataset_trains_on_every_sample_reports_an_interval_and_s
     assert "one session" in r.output  # the data check ran and warned
     digest = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir()}
     assert cli.invoke(main, ["quantize", str(run)]).exit_code == 0
+    (tmp_path / "fw" / "lib").mkdir(parents=True)   # export writes into an existing firmware folder only
     r = cli.invoke(main, ["export", str(run), "--firmware", str(tmp_path / "fw")])
     assert r.exit_code == 0, r.output
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.iterdir() if p.name in digest} == digest
@@ -195,6 +196,7 @@ def test_five_per_class_dataset_trains_on_every_sample_reports_an_interval_and_s
 @pytest.mark.parametrize("counts, msg", [({"only": 6}, "one class"), ({"a": 6, "b": 3}, "b has 3")])
 def test_run_refuses_untrainable_datasets_in_one_line(tmp_path, counts, msg):
     ds = _write_dataset(tmp_path / "ds", counts)
+    (tmp_path / "fw" / "lib").mkdir(parents=True)
     r = CliRunner().invoke(main, ["run", str(ds), "--out", str(tmp_path / "run"), "--firmware", str(tmp_path / "fw")])
     assert r.exit_code == 1 and msg in r.output and "Traceback" not in r.output
     assert r.output.count("Error:") == 1 and not (tmp_path / "run").exists()

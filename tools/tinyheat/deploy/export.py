@@ -27,6 +27,8 @@ WIO_TERMINAL_BUDGET = {"model_flash_bytes": 128 * 1024, "arena_bytes": 64 * 1024
 ARENA_MARGIN_BYTES = 2048
 
 MODEL_LIB = Path("lib") / "tinyheat_model"
+#: the files export_model writes into MODEL_LIB (a folder holding any of them holds a model)
+MODEL_FILES = ("tinyheat_model.h", "tinyheat_model.c", "model_card.json", "tinyheat_model.tflite")
 INPUT_MODE_CODES = {"window": 0, "relative": 1, "relative-clipped": 2, "two-channel": 3}
 
 
@@ -180,13 +182,21 @@ def write_folder_atomically(out: Path, files: dict[str, bytes]) -> None:
     The files are written into a new hidden sibling folder (other files already in ``out`` are
     copied along), which then takes ``out``'s place by two renames; on any error (read-only
     folder, full disk, Ctrl-C) the new folder is removed and ``out`` is left as it was. Raises
-    OSError (e.g. EACCES, EROFS, ENOSPC) naming the path.
+    OSError (e.g. EACCES, EROFS, ENOSPC) naming the path. The folder gets ``out``'s mode, or for a
+    new one the usual mode under the umask (0755 with umask 022), not mkdtemp's private 0700.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        mode = out.stat().st_mode & 0o7777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o777 & ~umask
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     old = None
     try:
+        os.chmod(tmp, mode)
         for name, data in files.items():
             (tmp / name).write_bytes(data)
         if out.is_dir():

@@ -9,21 +9,36 @@ from ..errors import UserError, ensure_new_dir, ensure_new_file
 from ..training.recipes import RECIPES
 
 
-def firmware_target(firmware: str | None) -> Path:
+def firmware_target(firmware: str | None) -> Path | None:
     """Where ``export`` / ``run`` write the model: ``--firmware`` if given, else the ``firmware/`` folder of
-    the tinyheat checkout this package runs from (never ``./firmware`` of the current directory).
+    the tinyheat checkout this package runs from (never ``./firmware`` of the current directory), else
+    None (an installed package without ``--firmware``: nothing to export into).
 
-    Raises UserError for an installed package without ``--firmware``.
+    A given ``--firmware`` must be an existing folder that looks like firmware (a ``lib/`` folder
+    inside, or a ``platformio.ini`` in it or beside it), so a mistyped path is a one-line UserError
+    instead of a new folder nobody builds.
     """
     if firmware is not None:
-        return Path(firmware)
+        fw = Path(firmware)
+        if not fw.is_dir():
+            raise UserError(f"--firmware {fw}: no such folder (give the firmware folder that holds lib/, e.g. "
+                            f"a tinyheat checkout's firmware/)")
+        if not ((fw / "lib").is_dir() or (fw / "platformio.ini").is_file() or (fw.parent / "platformio.ini").is_file()):
+            raise UserError(f"--firmware {fw}: does not look like a firmware folder (no lib/ inside, no platformio.ini "
+                            f"in it or beside it)")
+        return fw
     from ..paths import checkout_root
 
     root = checkout_root()
-    if root is None:
-        raise UserError("no --firmware given and tinyheat does not run from a checkout: pass --firmware "
-                        "PATH/TO/firmware (the folder holding lib/tinyheat_model)")
-    return root / "firmware"
+    return None if root is None else root / "firmware"
+
+
+def existing_model(target: Path) -> Path | None:
+    """``target/lib/tinyheat_model`` if it already holds exported model files (export would replace them)."""
+    from ..deploy.export import MODEL_FILES, MODEL_LIB
+
+    lib = target / MODEL_LIB
+    return lib if any((lib / name).exists() for name in MODEL_FILES) else None
 
 
 def _echo_firmware_target(firmware: str | None, target: Path) -> None:
@@ -115,11 +130,20 @@ def quantize_cmd(run, qat, allow_lsb, force):
 @click.command("export")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--firmware", type=click.Path(file_okay=False), default=None,
-              help="Firmware folder; the model goes into its lib/tinyheat_model/ (all files or none). "
-                   "Default: the firmware/ folder of the checkout tinyheat runs from.")
-def export_cmd(run, firmware):
+              help="Existing firmware folder (holding lib/); the model goes into its lib/tinyheat_model/ (all files "
+                   "or none). Default: the firmware/ folder of the checkout tinyheat runs from; required otherwise.")
+@click.option("--force", is_flag=True, help="Replace the model already in the firmware's lib/tinyheat_model/.")
+def export_cmd(run, firmware, force):
     """Write RUN's int8 model as C sources + header + model card for the firmware."""
+    from ..errors import OverwriteError
+
     target = firmware_target(firmware)
+    if target is None:
+        raise UserError("no --firmware given and tinyheat does not run from a checkout: pass --firmware "
+                        "PATH/TO/firmware (the folder holding lib/)")
+    old = existing_model(target)
+    if old is not None and not force:
+        raise OverwriteError(f"{old} already holds a model; pass --force to replace it")
     _echo_firmware_target(firmware, target)
     from ..deploy.export import BudgetError
     from .pipeline import export_run
@@ -206,8 +230,9 @@ def tune_cmd(dataset, epochs, json_path, force):
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
 @click.option("--firmware", type=click.Path(file_okay=False), default=None,
-              help="Firmware folder to export into (its lib/tinyheat_model/). Default: the firmware/ folder of "
-                   "the checkout tinyheat runs from, said on screen.")
+              help="Existing firmware folder to export into (its lib/tinyheat_model/). Default: the firmware/ folder "
+                   "of the checkout tinyheat runs from, said on screen; outside a checkout the run is written and "
+                   "not exported.")
 @click.option("--recipe", type=click.Choice(RECIPE_CHOICES), default="auto", show_default=True,
               help="auto: select input and architecture by cross-validation; else a fixed recipe.")
 @click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
@@ -215,14 +240,24 @@ def tune_cmd(dataset, epochs, json_path, force):
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
                    "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
-@click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
+@click.option("--force", is_flag=True, help="Overwrite an existing run folder and the firmware's exported model.")
 def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     """Check the data, select a recipe by CV, refit on every sample, quantize, check in TFLM, export."""
     import time
 
     ensure_new_dir(out, force)  # before the heavy imports: a refused run costs nothing
     target = firmware_target(firmware)
-    _echo_firmware_target(firmware, target)
+    skip_export = None  # why the model is not exported (the run is written all the same)
+    if target is None:
+        skip_export = (f"not exported: tinyheat does not run from a checkout; to export: tinyheat export {out} "
+                       f"--firmware PATH/TO/firmware")
+    elif existing_model(target) is not None and not force:
+        skip_export = (f"not exported: {existing_model(target)} already holds a model; to replace it: tinyheat "
+                       f"export {out}{'' if firmware is None else ' --firmware ' + str(firmware)} --force")
+    if skip_export:
+        click.echo(skip_export.replace("not exported", "the model will not be exported", 1))
+    else:
+        _echo_firmware_target(firmware, target)
 
     from ..deploy.export import BudgetError, export_model
     from ..deploy.tflm_check import TFLMParityError, tflm_version
@@ -274,6 +309,10 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
                                                               "int8 TFLM (CV)": cvi["confusion_matrix"]}, data.labels, p)
     write_run(out, files, force=True)
     click.echo(f"wrote {out}/: {', '.join(files)}")
+    if skip_export:
+        click.echo(f"[5/5] {skip_export}")
+        click.echo(f"done in {time.perf_counter() - t0:.0f} s")
+        return
     click.echo(f"[5/5] export to {target / 'lib' / 'tinyheat_model'}")
     try:
         for f in export_model(q.tflite, card, target):
