@@ -73,6 +73,7 @@ def card(tmp_path):
     write(c / ".Trashes" / "face0.3.jpg", jpg(8))
     write(c / "System Volume Information" / "IndexerVolumeGuid", b"x")
     write(c / "._face0.0.jpg", b"\x00\x05\x16\x07")   # macOS AppleDouble
+    write(c / "mlx90640_ee_53494d000001.bin", bytes(1664))  # the device's EEPROM backup: a device file
     return c
 
 
@@ -230,6 +231,7 @@ def test_cli_summary_and_exit_codes(card, tmp_path):
     res = runner.invoke(main, ["ingest", str(card), "--dataset", str(tmp_path / "data")])
     assert res.exit_code == 0, res.output
     assert "added 3, duplicates 1, rejected 8" in res.output
+    assert "device file: " in res.output and "rejected: " + str(card / "mlx90640_ee") not in res.output
     assert "env.2.jpg: image is 64x48, expected 32x24" in res.output
     res = runner.invoke(main, ["ingest", str(tmp_path / "missing"), "--dataset", str(tmp_path / "data")])
     assert res.exit_code != 0 and "does not exist" in res.output
@@ -249,3 +251,17 @@ def test_store_skips_a_name_another_writer_took_after_it_opened(tmp_path):
     assert not (folder / "face0.0.jpg").exists()
     assert (folder / "face0.0.pgm").read_bytes() == b"other writer"
     assert (folder / "face0.1.pgm").read_bytes() == pgm(0)
+
+
+def test_device_file_name_follows_the_firmware(repo):
+    """The EEPROM backup name ingest recognises is the one th_device.c writes (TH_EEPROM_FILE_PREFIX + 12 hex)."""
+    import re
+
+    from tinyheat.ingest.card import DEVICE_FILE_RE, EEPROM_FILE_PREFIX
+
+    h = (repo / "firmware" / "lib" / "tinyheat_core" / "th_device.h").read_text()
+    assert re.search(r'#define TH_EEPROM_FILE_PREFIX "([^"]*)"', h).group(1) == EEPROM_FILE_PREFIX
+    c = (repo / "firmware" / "lib" / "tinyheat_core" / "th_device.c").read_text()
+    assert 'TH_EEPROM_FILE_PREFIX "%04x%04x%04x.bin"' in c
+    assert DEVICE_FILE_RE.fullmatch("mlx90640_ee_53494d000001.bin")
+    assert not DEVICE_FILE_RE.fullmatch("mlx90640_ee_53494d000001.bin.jpg")

@@ -204,6 +204,10 @@ def test_eeprom_command_saves_the_image_the_device_backed_up_on_its_card(sim, tm
     assert len(data) == 1664 and "device ID 53494d000001" in r.output
     # the simulated device saved the same image on its card at boot, under the sensor's ID
     assert (sim.sd / "mlx90640_ee_53494d000001.bin").read_bytes() == data
+    from tinyheat.ingest.card import ingest     # ingest knows the device's file: not "rejected"
+
+    rep = ingest(sim.sd, tmp_path / "ds")
+    assert rep.device_files == [sim.sd / "mlx90640_ee_53494d000001.bin"] and rep.rejected == []
     r = CliRunner().invoke(cli, ["eeprom", sim.pty, "--out", str(out)])
     assert r.exit_code == 1 and "exists" in r.output and out.read_bytes() == data
 

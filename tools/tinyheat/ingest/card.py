@@ -15,7 +15,9 @@ Every sample is validated before anything is written: the JPEG must decode, be 3
 3-channel greyscale (R = G = B within :data:`COLOUR_TOLERANCE`); a sidecar, if present, must
 decode as FORMAT.md section 3 says. A bad sidecar rejects the whole sample. Rejected files are
 reported with their reason and never stop the run. Well-known non-sample files
-(:data:`IGNORED_NAMES`, hidden files) are skipped silently; every other file is reported.
+(:data:`IGNORED_NAMES`, hidden files) are skipped silently; the device's own files
+(:data:`DEVICE_FILE_RE`: its EEPROM backup) are listed as device files, not as rejected; every
+other file is reported.
 
 Metadata and capture order: a ``captures.csv`` (FORMAT.md section 3) or ``manifest.csv``
 (section 4) in a folder of SRC gives session, millis, Ta and order for the files it lists;
@@ -31,6 +33,7 @@ import csv
 import errno
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +49,11 @@ CAPTURES = "captures.csv"
 CAPTURES_COLUMNS = ("file", "label", "index", "session", "millis", "ta_degC")
 #: Files that belong on the SD card / in a dataset but are not samples: skipped silently.
 IGNORED_NAMES = frozenset({CAPTURES, MANIFEST, "labels.txt", "session.txt", "Thumbs.db", "desktop.ini"})
+#: Files the device writes on its card besides samples: the sensor's calibration EEPROM backup
+#: ``mlx90640_ee_<device ID as 3 x 4 hex digits>.bin`` (firmware/lib/tinyheat_core/th_device.h
+#: TH_EEPROM_FILE_PREFIX and th_device.c th_device_eeprom_name). Listed as device files, not samples.
+EEPROM_FILE_PREFIX = "mlx90640_ee_"
+DEVICE_FILE_RE = re.compile(re.escape(EEPROM_FILE_PREFIX) + r"[0-9a-f]{12}\.bin", re.IGNORECASE)
 #: Folders created by operating systems on removable media: skipped silently (hidden ones too).
 IGNORED_DIRS = frozenset({"System Volume Information", "$RECYCLE.BIN", "LOST.DIR"})
 JPEG_SUFFIXES = (".jpg", ".jpeg")
@@ -70,12 +78,14 @@ class IngestReport:
 
     ``added``: manifest rows appended (in capture order); ``duplicates``: (file in SRC, dataset
     file that already holds the same content); ``rejected``: files not ingested with the reason;
-    ``notes``: non-fatal remarks (e.g. a ``captures.csv`` row naming a missing file).
+    ``notes``: non-fatal remarks (e.g. a ``captures.csv`` row naming a missing file);
+    ``device_files``: the device's own files (its EEPROM backup), left alone.
     """
 
     added: list[ManifestRow] = field(default_factory=list)
     duplicates: list[tuple[Path, str]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    device_files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -178,6 +188,9 @@ def _scan(src: Path, skip: Path | None, report: IngestReport) -> list[_Candidate
         for name in names:
             path = folder / name
             if _is_hidden(name) or name in IGNORED_NAMES or name.lower().endswith(".pgm"):
+                continue
+            if DEVICE_FILE_RE.fullmatch(name):
+                report.device_files.append(path)
                 continue
             stem, suffix = os.path.splitext(name)
             if suffix.lower() not in JPEG_SUFFIXES:
@@ -294,6 +307,8 @@ def format_report(report: IngestReport, dataset: Path) -> str:
         lines.append(f"  duplicate: {path} (same content as {held})")
     if len(report.duplicates) > MAX_LISTED_DUPLICATES:
         lines.append(f"  ... and {len(report.duplicates) - MAX_LISTED_DUPLICATES} more duplicates")
+    for p in report.device_files:
+        lines.append(f"  device file: {p} (the sensor's EEPROM backup; not a sample, left on the card)")
     for r in report.rejected:
         lines.append(f"  rejected: {r.path}: {r.reason}")
     for n in report.notes:
