@@ -198,3 +198,32 @@ def test_cli(tmp_path):
     assert res.exit_code == 2 and "invalid label" in res.output
     res = runner.invoke(main, ["import-frames", str(tmp_path / "nope.csv"), "-l", "env", "-d", str(tmp_path / "d")])
     assert res.exit_code == 1 and "no such file" in res.output and "no valid frames" in res.output
+
+
+def test_import_frames_reads_a_session_as_record_writes_it(tmp_path):
+    """`record --out rec.zarr` writes a session; import-frames stores its frames (0.01 K sidecars)."""
+    from tinyheat.session import Session
+
+    rng = np.random.default_rng(3)
+    f = (24 + 3 * rng.random((5, 24, 32))).astype(np.float32)
+    f[2] = np.nan                                                  # a frame with no valid pixel: skipped
+    Session(f, np.arange(5) * 125, ta_degC=np.full(5, 31.5)).write(tmp_path / "rec.zarr")
+    r = CliRunner().invoke(main, ["import-frames", str(tmp_path / "rec.zarr"), "--label", "p",
+                                  "--dataset", str(tmp_path / "ds")])
+    assert r.exit_code == 0, r.output
+    rows = ds.read_manifest(tmp_path / "ds")
+    assert [row.source.rsplit(":", 1)[1] for row in rows] == ["1", "2", "4", "5"]
+    assert [row.millis for row in rows] == ["0", "125", "375", "500"] and rows[0].ta_degC == "31.50"
+    got = sf.read_sample(tmp_path / "ds" / rows[2].file).degc
+    assert np.abs(got - f[3]).max() <= 0.006
+    assert "skipped 1" in r.output
+
+
+def test_import_frames_refuses_a_folder_that_is_no_24x32_session_in_one_line(tmp_path):
+    from tinyheat.session import Session
+
+    (tmp_path / "photos").mkdir()
+    Session(np.full((2, 12, 16), 25.0, np.float32) + np.arange(16, dtype=np.float32), [0, 60]).write(tmp_path / "s.zarr")
+    for src, msg in ((tmp_path / "photos", "not a readable session"), (tmp_path / "s.zarr", "are 12x16")):
+        r = CliRunner().invoke(main, ["import-frames", str(src), "--label", "p", "--dataset", str(tmp_path / "ds")])
+        assert r.exit_code == 1 and msg in r.output and "Traceback" not in r.output

@@ -19,7 +19,7 @@ from .errors import UserError, describe_os_error
 #: order (``tinyheat --help`` lists them in this order): get data, train and deploy, talk to the device.
 COMMANDS = {
     "ingest": "tinyheat.ingest.card:ingest_cmd",
-    "import-frames": "tinyheat.ingest.frames:import_frames_cmd",
+    "import-frames": "tinyheat.ingest.commands:import_frames_cmd",
     "capture": "tinyheat.link.commands:capture_cmd",
     "record": "tinyheat.link.commands:record_cmd",
     "demo-data": "tinyheat.sim.simulate:demo_data_cmd",

@@ -472,10 +472,12 @@ class ImportReport:
 
 
 def import_frames(paths, label: str, dataset: str | Path, *, progress: bool = False, unit: str | None = None,
-                  columns: tuple[int, int] | None = None) -> ImportReport:
+                  columns: tuple[int, int] | None = None, open_frames=None) -> ImportReport:
     """Import the frames of each file in ``paths`` (in order) under ``label`` into ``dataset``.
 
-    ``unit`` / ``columns``: as :func:`iter_frames`. Files are streamed (bounded memory); a file
+    ``unit`` / ``columns``: as :func:`iter_frames`; ``open_frames``: a reader with
+    :func:`iter_frames`' signature (default iter_frames; the command passes
+    ``tinyheat.session.as_frames.open_frames``, which also reads sessions). Files are streamed (bounded memory); a file
     that cannot be read is reported in its :class:`FileResult` and the others still import.
     Raises SampleError for an invalid label and ValueError for bad options (before anything is
     written); OSError (e.g. a full disk) stops the import with every stored sample complete.
@@ -490,7 +492,7 @@ def import_frames(paths, label: str, dataset: str | Path, *, progress: bool = Fa
         report.files.append(res)
         bar = tqdm(desc=p.name, unit="frame", disable=None if progress else True, leave=False)
         try:
-            for fr in iter_frames(p, unit=unit, columns=columns):
+            for fr in (open_frames or iter_frames)(p, unit=unit, columns=columns):
                 res.skipped += fr.skipped
                 res.notes += fr.notes
                 for k in range(len(fr.frames)):
@@ -541,31 +543,3 @@ def _parse_columns(ctx, param, value: str | None) -> tuple[int, int] | None:
     if a < 1 or b - a + 1 != sf.PIXELS:
         raise click.BadParameter(f"{value} spans {b - a + 1} fields; a frame is 768 (e.g. {a}-{a + sf.PIXELS - 1})")
     return a, b
-
-
-@click.command("import-frames")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--label", "-l", required=True, help="Class label for every frame (1-31 of A-Z a-z 0-9 _ -).")
-@click.option("--dataset", "-d", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Dataset folder to add the frames to (created if missing).")
-@click.option("--unit", type=click.Choice(UNITS, case_sensitive=False), default=None,
-              help="Unit of the values: C (degC), K (kelvin), F (Fahrenheit). Default: degC, and a file whose "
-                   "frames are no plausible degC scene is refused.")
-@click.option("--columns", callback=_parse_columns, metavar="FIRST-LAST",
-              help="1-based fields holding the 768 pixels in a one-frame-per-line file (e.g. 3-770); needed "
-                   "when lines have other columns and no header names the pixels.")
-def import_frames_cmd(files: tuple[Path, ...], label: str, dataset: Path, unit: str | None, columns):
-    """Import frames (CSV/text: 768 values per line or 24 lines x 32; or .npz) as samples.
-
-    Bad lines are skipped and reported; the good frames of the file are kept. Exit code 0 if
-    at least one valid frame was found (added or already present), 1 otherwise.
-    """
-    try:
-        sf.check_label(label)
-    except sf.SampleError as e:
-        raise click.BadParameter(str(e), param_hint="--label") from None
-    report = import_frames(files, label, dataset, progress=True, unit=unit.upper() if unit else None,
-                           columns=columns)
-    click.echo(format_report(report, label, dataset))
-    if report.processed == 0:
-        raise click.ClickException("no valid frames imported")

@@ -113,7 +113,7 @@ def record_cmd(port, out, max_frames, seconds):
     """Record every frame from PORT in degC with timestamps into OUT: a session NAME.zarr
     (datasets/SESSION.md; `tinyheat play`/`people` read it) or a legacy .npz (frames (n,24,32)
     float32 degC, t_ms (n,), ta_degC (n,), meta), streamed to disk. Ctrl-C stops and keeps the
-    recording. Read it with numpy.load; `tinyheat import-frames` accepts it."""
+    recording. `tinyheat import-frames` reads either (an .npz also with numpy.load)."""
     from .client import LinkError
     from .recording import RecordingWriter
 
