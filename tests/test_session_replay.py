@@ -108,9 +108,7 @@ def test_play_window_under_xvfb(repo, tmp_path):
     import time
 
     if not shutil.which("Xvfb"):
-        if os.environ.get("CI") == "true":
-            pytest.fail("Xvfb missing (.ci/run installs Debian xvfb)")
-        pytest.skip("Xvfb not installed (Debian: xvfb)")
+        pytest.skip("Xvfb not installed (Debian: xvfb)")   # fails under CI=true (tests/conftest.py)
     disp = f":{90 + os.getpid() % 500}"
     xvfb = subprocess.Popen(["Xvfb", disp, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
