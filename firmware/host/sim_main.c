@@ -27,7 +27,7 @@
 #include "tinyheat_config.h"
 #include "tinyheat_model.h"
 
-#define SIM_FW_VERSION "sim-0.2.0"
+#define SIM_FW_VERSION "sim-" TINYHEAT_VERSION /* the package version, passed in by host/Makefile */
 
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+import tinyheat
 from click.testing import CliRunner
 
 from tinyheat.dataset import sample_format as sf
@@ -104,7 +106,7 @@ def test_commands_change_mode_labels_rate_and_capture_on_the_device(sim):
     c = DeviceClient(open_port(sim.pty))
     try:
         h = c.connect(stream=False)
-        assert h.fw_version == "sim-0.2.0" and h.mode == p.MODES["collect"]
+        assert h.fw_version == f"sim-{tinyheat.__version__}" and h.mode == p.MODES["collect"]
         assert h.capture_labels == ("face0", "face1", "env") and h.model_labels == ()  # started without the model
         assert h.session == 1 and h.stats is not None and h.stats.frames >= 0
         assert c.request(p.SetMode(p.MODES["classify"])).mode == p.MODES["classify"]

@@ -211,7 +211,10 @@ def build_sim(build_dir: Path | None = None) -> Path:
     out = Path(build_dir or default_build_dir("host")).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with build_lock(out):
-        r = subprocess.run(["make", "-s", "-C", str(fw / "host"), f"BUILD={out}"], capture_output=True, text=True)
+        from .. import __version__
+
+        r = subprocess.run(["make", "-s", "-C", str(fw / "host"), f"BUILD={out}", f"TINYHEAT_VERSION={__version__}"],
+                           capture_output=True, text=True)
     if r.returncode != 0:
         raise click.ClickException(f"building the simulated device failed:\n{r.stdout}{r.stderr}")
     return out / "tinyheat_sim"
