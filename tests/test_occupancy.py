@@ -123,3 +123,23 @@ def test_debounce_ignores_flicker_shorter_than_the_debounce_time():
     stable, events = debounce(raw, ms, debounce_s=1.0)
     assert [(t, k) for t, k, _ in events] == [(4000, "entered"), (4000, "entered"), (9000, "left"), (9000, "left")]
     assert stable[:40].max() == 0 and (stable[40:90] == 2).all()
+
+
+def test_wall_clock_of_unknown_zone_is_never_printed_as_utc(shared_datasets, tmp_path):
+    """fir-action-ceiling's Time column is a local wall clock with no zone: events, counts and the
+    heat-map summary print it without Z / UTC; an explicit --start (UTC) prints UTC."""
+    from click.testing import CliRunner
+
+    from tinyheat.cli import main
+
+    rec = shared_datasets / "fir-action-ceiling" / "20200626_160522_mlx90640_01_light_none.csv"
+    r = CliRunner().invoke(main, ["occupancy", str(rec), "--counts", str(tmp_path / "c.csv")])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[1] == "time_local,epoch_ms,event,people" and lines[2].startswith("2020-06-26T16:0")
+    assert "Z," not in r.output and "UTC" not in r.output
+    assert (tmp_path / "c.csv").read_text().startswith("time_local,")
+    r = CliRunner().invoke(main, ["heatmap", str(rec)])
+    assert "zone is unknown" in r.output and "Z " not in r.output.splitlines()[0]
+    r = CliRunner().invoke(main, ["occupancy", str(rec), "--start", "2020-06-26T16:05:22Z"])
+    assert r.output.splitlines()[0] == "time_utc,epoch_ms,event,people" and "Z," in r.output

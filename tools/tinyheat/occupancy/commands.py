@@ -130,7 +130,8 @@ def _range(st, sensor, t_from, t_to):
     return a, b
 
 
-def _describe(q) -> str:
+def _describe(q, local: bool = False) -> str:
+    """Summary of query ``q``; ``local``: the recording's clock zone is unknown (times printed without a zone)."""
     from .rollup import run_size
     from .store import iso
     parts = {}
@@ -138,7 +139,9 @@ def _describe(q) -> str:
         parts[lvl] = parts.get(lvl, 0) + run_size(lvl, a, b)
     how = ", ".join(f"{n} {lvl}{'s' if n > 1 else ''}" for lvl, n in parts.items())
     peak = np.unravel_index(int(np.argmax(q.act)), q.act.shape)
-    return (f"sensor {q.sensor}, {iso(q.t0)} .. {iso(q.t1)}: {q.aggregates} aggregates ({how}), {q.rows} rows read\n"
+    zone = " (local time of the recording; its zone is unknown)" if local else ""
+    return (f"sensor {q.sensor}, {iso(q.t0, local)} .. {iso(q.t1, local)}{zone}: {q.aggregates} aggregates ({how}), "
+            f"{q.rows} rows read\n"
             f"recorded up to {int(q.cov.max())} s per pixel; dwell {q.act.sum():.1f} pixel-s, "
             f"peak {q.act.max():.1f} s at x={peak[1]}, y={peak[0]}")
 
@@ -234,7 +237,7 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
                 zs += [z.check(shape) for z in read_zones(zones)]
         except (StoreError, ZoneError) as e:
             raise click.ClickException(str(e)) from None
-        click.echo(_describe(q))
+        click.echo(_describe(q, local=rec is not None and rec.zone_unknown))
         _pictures(st, q, unit, png, scale, hour_grid, timeseries, parse_roi(roi).check(shape) if roi else None,
                   [z for z in zs if z.name != "roi" or not roi])
         if zs:
@@ -366,16 +369,17 @@ def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, 
     rec = _load(recording, fps, start)
     a = activation(rec.frames, rec.epoch_ms, _mk_params(**kw))
     stable, evs = ev.debounce(a.people, a.epoch_ms, debounce_s)
+    local = rec.zone_unknown  # a wall clock of unknown zone: printed as such, never labelled UTC
     if counts:
-        ev.write_counts_csv(counts, a.epoch_ms, a.blobs, a.people, stable)
+        ev.write_counts_csv(counts, a.epoch_ms, a.blobs, a.people, stable, local=local)
         click.echo(f"wrote {counts} ({len(stable)} frames, max {int(stable.max())} people)")
     if events:
-        ev.write_events_csv(events, evs)
+        ev.write_events_csv(events, evs, local=local)
         click.echo(f"wrote {events} ({len(evs)} events)")
     else:
-        click.echo("time_utc,epoch_ms,event,people")
+        click.echo(f"{ev.time_column(local)},epoch_ms,event,people")
         for t, k, n in evs:
-            click.echo(f"{ev.utc(t)},{t},{k},{n}")
+            click.echo(f"{ev.time_text(t, local)},{t},{k},{n}")
     if broker:
         try:
             n = ev.publish(evs, broker=broker, sensor=sensor, topic=topic)

@@ -41,22 +41,35 @@ def utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def write_counts_csv(path: str | Path, epoch_ms, blobs, raw, stable) -> None:
-    """Per frame: ``time_utc,epoch_ms,blobs,people_raw,people``."""
+def time_text(ms: int, local: bool = False) -> str:
+    """ISO 8601 text of epoch ``ms``: UTC with ``Z``, or with ``local=True`` (a recording whose
+    clock zone is unknown, :attr:`Recording.zone_unknown`) the same wall-clock digits with no zone
+    at all, so nothing claims UTC."""
+    return utc(ms)[:-1] if local else utc(ms)
+
+
+def time_column(local: bool = False) -> str:
+    """CSV column name of :func:`time_text`: ``time_utc`` or ``time_local`` (zone unknown)."""
+    return "time_local" if local else "time_utc"
+
+
+def write_counts_csv(path: str | Path, epoch_ms, blobs, raw, stable, local: bool = False) -> None:
+    """Per frame: ``time_utc,epoch_ms,blobs,people_raw,people`` (``time_local`` when ``local``:
+    the recording's zone is unknown; epoch_ms then counts that wall clock as if it were UTC)."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["time_utc", "epoch_ms", "blobs", "people_raw", "people"])
+        w.writerow([time_column(local), "epoch_ms", "blobs", "people_raw", "people"])
         for row in zip(epoch_ms, blobs, raw, stable):
-            w.writerow([utc(int(row[0]))] + [int(v) for v in row])
+            w.writerow([time_text(int(row[0]), local)] + [int(v) for v in row])
 
 
-def write_events_csv(path: str | Path, events) -> None:
-    """One line per event: ``time_utc,epoch_ms,event,people``."""
+def write_events_csv(path: str | Path, events, local: bool = False) -> None:
+    """One line per event: ``time_utc,epoch_ms,event,people`` (``time_local`` when ``local``)."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["time_utc", "epoch_ms", "event", "people"])
+        w.writerow([time_column(local), "epoch_ms", "event", "people"])
         for t, kind, n in events:
-            w.writerow([utc(t), t, kind, n])
+            w.writerow([time_text(t, local), t, kind, n])
 
 
 def event_payload(sensor: str, event) -> bytes:

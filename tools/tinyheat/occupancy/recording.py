@@ -39,6 +39,12 @@ class Recording:
         return int(self.frames.shape[1]), int(self.frames.shape[2])
 
     @property
+    def zone_unknown(self) -> bool:
+        """True when the start is a wall clock of unknown zone (taken as UTC for the arithmetic):
+        its times must be printed as local times, never labelled UTC (:func:`..events.time_text`)."""
+        return str((self.meta.get("session_meta") or {}).get("time_zone", "")).startswith("unknown")
+
+    @property
     def epoch_ms(self) -> np.ndarray:
         """int64 (N,) ms since 1970-01-01 UTC."""
         return self.t_ms.astype(np.int64) + int(round(self.start.timestamp() * 1000))

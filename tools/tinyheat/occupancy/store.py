@@ -43,8 +43,9 @@ def day_of(epoch_s: int) -> str:
     return datetime.fromtimestamp(int(epoch_s), tz=timezone.utc).strftime("%Y-%m-%d")
 
 
-def iso(epoch_s: int) -> str:
-    return datetime.fromtimestamp(int(epoch_s), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso(epoch_s: int, local: bool = False) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` (UTC), or without the ``Z`` for a wall clock of unknown zone (``local``)."""
+    return datetime.fromtimestamp(int(epoch_s), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S" + ("" if local else "Z"))
 
 
 def session_id(sensor: str, a: Activation) -> str:
