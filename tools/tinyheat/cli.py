@@ -31,6 +31,7 @@ COMMANDS = {
     "export": "tinyheat.workflow.commands:export_cmd",
     "run": "tinyheat.workflow.commands:run_cmd",
     "bench": "tinyheat.workflow.bench:bench_cmd",
+    "export-ei": "tinyheat.workflow.edge_impulse:export_ei_cmd",
     "monitor": "tinyheat.link.commands:monitor_cmd",
     "sim-device": "tinyheat.link.commands:sim_device_cmd",
     "import-session": "tinyheat.session.commands:import_session_cmd",
