@@ -178,3 +178,8 @@ def test_gif_merges_repeated_frames_into_a_longer_delay(tmp_path):
         assert im.n_frames == 2 and im.info["duration"] == 300
         im.seek(1)
         assert np.asarray(im.convert("RGB"))[6, 10].tolist() == [255, 255, 255]
+    with GifStream(tmp_path / "long.gif", fixed_palette([a]), duration_ms=300_000) as w:   # 5 min per frame
+        for _ in range(3):
+            w.append(a)
+    with Image.open(tmp_path / "long.gif") as im:   # 900 s does not fit the 16-bit delay (655.35 s)
+        assert im.n_frames == 2 and im.info["duration"] == 600_000

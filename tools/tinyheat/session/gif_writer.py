@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+#: largest frame delay a GIF can hold: a 16-bit count of 1/100 s (GIF89a section 23)
+MAX_DELAY_CS = 65535
+
 
 def fixed_palette(samples: list[np.ndarray], colours: int = 256):
     """A Pillow "P" image carrying the palette for ``samples`` (uint8 (H, W, 3) frames, stacked and
@@ -43,7 +46,7 @@ class GifStream:
     def __init__(self, path: str | Path, palette, duration_ms: float, loop: int = 0):
         self.path = Path(path)
         self.palette = palette
-        self.delay_cs = max(1, int(round(duration_ms / 10.0)))
+        self.delay_cs = min(MAX_DELAY_CS, max(1, int(round(duration_ms / 10.0))))
         self.loop = loop
         self.n = 0
         self._prev: np.ndarray | None = None
@@ -73,12 +76,15 @@ class GifStream:
             if idx.shape != self._prev.shape:
                 raise ValueError(f"frame size {idx.shape} differs from the first frame's {self._prev.shape}")
             diff = idx != self._prev
-            if not diff.any():  # identical frame: lengthen the previous frame's delay instead
-                self._pending_delay += self.delay_cs
-                self.n += 1
-                return
-            rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
-            box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+            if not diff.any():
+                if self._pending_delay + self.delay_cs <= MAX_DELAY_CS:  # identical: lengthen the delay
+                    self._pending_delay += self.delay_cs
+                    self.n += 1
+                    return
+                box = (0, 0, 1, 1)  # the 16-bit delay is full: redraw one unchanged pixel instead
+            else:
+                rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
+                box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
         self._flush_pending()
         self._pending, self._pending_delay = (idx, box), self.delay_cs
         self._prev = idx
