@@ -2,6 +2,8 @@
 gaps, ROI re-normalisation and zone statistics, people counts and entered/left events."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -141,5 +143,8 @@ def test_wall_clock_of_unknown_zone_is_never_printed_as_utc(shared_datasets, tmp
     assert (tmp_path / "c.csv").read_text().startswith("time_local,")
     r = CliRunner().invoke(main, ["heatmap", str(rec)])
     assert "zone is unknown" in r.output and "Z " not in r.output.splitlines()[0]
+    from tinyheat.occupancy.events import event_payload
+
+    assert json.loads(event_payload("s", (1593187528102, "entered", 1), local=True))["time"] == "2020-06-26T16:05:28.102"
     r = CliRunner().invoke(main, ["occupancy", str(rec), "--start", "2020-06-26T16:05:22Z"])
     assert r.output.splitlines()[0] == "time_utc,epoch_ms,event,people" and "Z," in r.output

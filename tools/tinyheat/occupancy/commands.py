@@ -382,7 +382,7 @@ def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, 
             click.echo(f"{ev.time_text(t, local)},{t},{k},{n}")
     if broker:
         try:
-            n = ev.publish(evs, broker=broker, sensor=sensor, topic=topic)
+            n = ev.publish(evs, broker=broker, sensor=sensor, topic=topic, local=local)
         except ev.MqttError as e:
             raise click.ClickException(f"{e} (CSV output kept)") from None
         click.echo(f"published {n} messages to {broker}")

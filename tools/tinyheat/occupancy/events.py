@@ -72,17 +72,20 @@ def write_events_csv(path: str | Path, events, local: bool = False) -> None:
             w.writerow([time_text(t, local), t, kind, n])
 
 
-def event_payload(sensor: str, event) -> bytes:
-    """MQTT payload (JSON, UTF-8): ``{"sensor", "time", "epoch_ms", "event", "people"}``."""
+def event_payload(sensor: str, event, local: bool = False) -> bytes:
+    """MQTT payload (JSON, UTF-8): ``{"sensor", "time", "epoch_ms", "event", "people"}``; ``time``
+    as :func:`time_text` (no ``Z`` when ``local``: a wall clock of unknown zone)."""
     t, kind, n = event
-    return json.dumps({"sensor": sensor, "time": utc(t), "epoch_ms": int(t), "event": kind, "people": int(n)}).encode()
+    return json.dumps({"sensor": sensor, "time": time_text(t, local), "epoch_ms": int(t), "event": kind,
+                       "people": int(n)}).encode()
 
 
 class MqttError(RuntimeError):
     """The broker could not be reached or did not acknowledge; the message says why."""
 
 
-def publish(events, *, broker: str, sensor: str, topic: str | None = None, timeout_s: float = 10.0) -> int:
+def publish(events, *, broker: str, sensor: str, topic: str | None = None, timeout_s: float = 10.0,
+            local: bool = False) -> int:
     """Publish each event to ``{topic}/event`` (QoS 1) and the final count to ``{topic}/people``
     (retained); ``topic`` defaults to ``tinyheat/{sensor}``; ``broker`` is ``host[:port]`` (1883).
     Returns the number of messages acknowledged. Raises MqttError."""
@@ -101,7 +104,7 @@ def publish(events, *, broker: str, sensor: str, topic: str | None = None, timeo
         raise MqttError(f"cannot reach MQTT broker {host}:{port_n} ({e})") from None
     c.loop_start()
     try:
-        infos = [c.publish(f"{topic}/event", event_payload(sensor, e), qos=1) for e in events]
+        infos = [c.publish(f"{topic}/event", event_payload(sensor, e, local), qos=1) for e in events]
         last = events[-1][2] if events else 0
         infos.append(c.publish(f"{topic}/people", str(last).encode(), qos=1, retain=True))
         for i in infos:
