@@ -143,6 +143,9 @@ def test_wall_clock_of_unknown_zone_is_never_printed_as_utc(shared_datasets, tmp
     assert (tmp_path / "c.csv").read_text().startswith("time_local,")
     r = CliRunner().invoke(main, ["heatmap", str(rec)])
     assert "zone is unknown" in r.output and "Z " not in r.output.splitlines()[0]
+    assert CliRunner().invoke(main, ["heatmap-add", str(rec), "--store", str(tmp_path / "st")]).exit_code == 0
+    r = CliRunner().invoke(main, ["heatmap", str(tmp_path / "st")])   # the store remembers the clock
+    assert "zone is unknown" in r.output and "Z " not in r.output.splitlines()[0]
     from tinyheat.occupancy.events import event_payload
 
     assert json.loads(event_payload("s", (1593187528102, "entered", 1), local=True))["time"] == "2020-06-26T16:05:28.102"

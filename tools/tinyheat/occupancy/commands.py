@@ -108,7 +108,7 @@ def heatmap_add_cmd(recordings, store, sensor, fps, start, **kw):
         try:
             rec = _load(path, fps, start)
             a = activation(rec.frames, rec.epoch_ms, params)
-            e = st.add(sensor, a, str(path))
+            e = st.add(sensor, a, str(path), clock_zone_unknown=rec.zone_unknown)
         except (click.ClickException, StoreError) as e:
             click.echo(f"error: {getattr(e, 'message', e)}", err=True)
             failed += 1
@@ -216,7 +216,7 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
                     st = HeatStore(store, create=not (store / "manifest.json").exists())
                 else:
                     st = HeatStore(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "store", create=True)
-                st.add(name, a, label)
+                st.add(name, a, label, clock_zone_unknown=rec is not None and rec.zone_unknown)
             except StoreError as e:
                 raise click.ClickException(str(e)) from None
             sensor = name
@@ -237,7 +237,7 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
                 zs += [z.check(shape) for z in read_zones(zones)]
         except (StoreError, ZoneError) as e:
             raise click.ClickException(str(e)) from None
-        click.echo(_describe(q, local=rec is not None and rec.zone_unknown))
+        click.echo(_describe(q, local=st.clock_zone_unknown(sensor)))
         _pictures(st, q, unit, png, scale, hour_grid, timeseries, parse_roi(roi).check(shape) if roi else None,
                   [z for z in zs if z.name != "roi" or not roi])
         if zs:

@@ -167,20 +167,29 @@ class HeatStore:
         for e in entries:
             self.check(e)
             s = self.manifest["sensors"].setdefault(e["sensor"], {"shape": e["shape"], "sessions": {}})
-            s["sessions"][e["id"]] = {k: e[k] for k in ("first_s", "last_s", "frames", "seconds", "bytes", "source")}
+            s["sessions"][e["id"]] = {k: e[k] for k in ("first_s", "last_s", "frames", "seconds", "bytes", "source",
+                                                         "clock") if k in e}
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.root / "manifest.json.tmp"
         tmp.write_text(json.dumps(self.manifest, indent=1, sort_keys=True))
         os.replace(tmp, self.root / "manifest.json")
 
-    def add(self, sensor: str, a: Activation, source: str = "") -> dict:
-        """Check, write and register one session; returns its manifest entry."""
+    def add(self, sensor: str, a: Activation, source: str = "", clock_zone_unknown: bool = False) -> dict:
+        """Check, write and register one session; returns its manifest entry. ``clock_zone_unknown``:
+        its times are a wall clock of unknown zone counted as UTC (entry ``"clock": "local"``, so
+        queries print them without a zone, :meth:`clock_zone_unknown`)."""
         probe = {"sensor": sensor, "id": session_id(sensor, a), "shape": list(a.shape), "first_s": int(a.sec[0]),
                  "last_s": int(a.sec[-1]), "source": source}
         self.check(probe)
         e = write_session(self.root, sensor, a, source)
+        if clock_zone_unknown:
+            e["clock"] = "local"
         self.register([e])
         return e
+
+    def clock_zone_unknown(self, sensor: str) -> bool:
+        """True when a stored session of ``sensor`` has a wall clock of unknown zone (see :meth:`add`)."""
+        return any(s.get("clock") == "local" for s in self.manifest["sensors"][sensor]["sessions"].values())
 
     # ---- reading ---------------------------------------------------------------------------
     @property
