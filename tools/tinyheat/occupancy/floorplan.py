@@ -7,7 +7,7 @@ Points file (JSON), 4 or more pairs, pixels (x right, y down, origin at the top-
     {"image": [[x, y], ...], "plan": [[x, y], ...]}      or      [[[x_img, y_img], [x_plan, y_plan]], ...]
 
 The heat-map grid has ``grid_px`` cells along the longer side of the camera image (no plan) or of
-the plan image, the other side in proportion (at least 1).
+the plan image, the other side in proportion (at least 1; never more cells than pixels).
 """
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ class PlanError(UserError):
 
 
 def grid_shape(size: tuple[int, int], grid_px: int) -> tuple[int, int]:
-    """(H, W) cells for an image of ``size`` (W, H) px with ``grid_px`` cells on its longer side."""
+    """(H, W) cells for an image of ``size`` (W, H) px with ``grid_px`` cells on its longer side
+    (never more cells than pixels)."""
     w, h = size
-    s = grid_px / max(w, h)
+    s = min(1.0, grid_px / max(w, h))
     return max(1, int(round(h * s))), max(1, int(round(w * s)))
 
 

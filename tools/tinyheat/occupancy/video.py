@@ -47,6 +47,9 @@ def is_video(path: str | Path) -> bool:
 
 def cv2_module():
     """OpenCV (``opencv-python-headless``, extra ``[video]``), with a one-line error when missing."""
+    import os
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own log lines: our errors say what failed
     return require("cv2", "video", "video input")
 
 
