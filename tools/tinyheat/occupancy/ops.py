@@ -158,8 +158,10 @@ def tone_match(frame: np.ndarray, background: np.ndarray, rng: np.random.Generat
     ``background ~ a * frame + b`` fitted by RANSAC (Fischler & Bolles 1981; ``TONE_HYPOTHESES`` lines through
     random sample pairs, the one with most samples within ``TONE_BAND`` levels wins, refitted by least
     squares on its inliers) over unclipped pixels, applied to the frame. Foreground (a minority of
-    the pixels) does not pull the fit. uint8 (H, W, 3) in and out; the frame unchanged when the fit
-    is the identity within 2 % / 2 levels or fewer than 50 % of the samples agree."""
+    the pixels) does not pull the fit. A clipped pixel (any channel >= 250 or <= 4) whose background is
+    at least as bright (dark) as the clipped level maps to is replaced by the background: a camera
+    that opens up saturates near-white walls. uint8 (H, W, 3) in and out; the frame unchanged when the
+    fit is the identity within 2 % / 2 levels or fewer than 50 % of the samples agree."""
     import cv2
 
     rng = rng if rng is not None else np.random.default_rng(0)
@@ -195,7 +197,16 @@ def tone_match(frame: np.ndarray, background: np.ndarray, rng: np.random.Generat
             lut[:, c] = np.clip(np.round(a1 * levels + b1), 0, 255).astype(np.uint8)
     if not changed:
         return frame
-    return cv2.merge([cv2.LUT(frame[..., c], lut[:, c]) for c in range(3)])
+    out = cv2.merge([cv2.LUT(frame[..., c], lut[:, c]) for c in range(3)])
+    # a clipped pixel carries no level to compare: where the background is at least as bright (dark)
+    # as the clipped level maps to, it is taken as background
+    hi, lo = TONE_CLIP[1], TONE_CLIP[0]
+    sat = np.zeros(frame.shape[:2], bool)
+    for c in range(3):
+        sat |= (frame[..., c] >= hi) & (background[..., c] >= int(lut[hi, c]) - TONE_BAND)
+        sat |= (frame[..., c] <= lo) & (background[..., c] <= int(lut[lo, c]) + TONE_BAND)
+    out[sat] = background[sat]
+    return out
 
 
 def _shrink(cv2, frame, long_px):
