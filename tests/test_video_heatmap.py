@@ -188,6 +188,8 @@ def test_store_gets_the_video_and_bad_input_leaves_it_untouched(mp4, tmp_path):
         assert store_files(st) == before and (st / "manifest.json").read_text() == manifest, name
     assert "truncated" in run("activation", tmp_path / "trunc_faststart.mp4", "--out", tmp_path / "o",
                               "--start", START).output
+    r = run("heatmap", mp4, "--png", tmp_path / "v.png")  # a video is not read as a thermal recording
+    assert r.exit_code == 1 and "heatmap-add" in r.output and not (tmp_path / "v.png").exists()
     nostart = write_mp4(tmp_path / "nostart.mp4", scene(20))
     r = run("activation", nostart, "--out", tmp_path / "o2")
     assert r.exit_code == 1 and "--start" in r.output

@@ -47,6 +47,11 @@ def _time(text, name):
 
 
 def _load(path, fps, start):
+    from .video import is_video
+
+    if is_video(path):
+        raise click.ClickException(f"{path} is video: `tinyheat heatmap-add {path} --store S` (or `tinyheat "
+                                   f"activation {path} --out DIR`), then `tinyheat heatmap S`")
     try:
         return load_recording(path, fps=fps, start=_time(start, "--start"))
     except RecordingError as e:

@@ -113,11 +113,17 @@ def _chunk_activation(secs: list[ops.Second], cov: np.ndarray, start_ms: int) ->
     msum = np.zeros((h, w))
     mn = np.zeros((h, w), np.int64)
     for s in secs:
-        if s.mean_grey is not None:
-            ok = np.isfinite(s.mean_grey)
-            msum += np.where(ok, s.mean_grey, 0) * s.n_frames
-            mn += ok * s.n_frames
+        _fold_mean(s, msum, mn)
     return Activation(sec, act, covs, epoch_ms, counts, counts.copy(), occ, msum, mn)
+
+
+def _fold_mean(s: ops.Second, msum: np.ndarray, mn: np.ndarray) -> None:
+    """Add the second's mean image (weighted by its frames) to the sums and drop it from ``s``."""
+    if s.mean_grey is not None:
+        ok = np.isfinite(s.mean_grey)
+        msum += np.where(ok, s.mean_grey, 0) * s.n_frames
+        mn += ok * s.n_frames
+        s.mean_grey = None
 
 
 def add_to_store(src: Source, op: ops.Operation, store, sensor: str, *, chunk_s: int = CHUNK_S,
@@ -134,16 +140,20 @@ def add_to_store(src: Source, op: ops.Operation, store, sensor: str, *, chunk_s:
 
         def spill():
             a = _chunk_activation(buf, cov, start_ms)
+            a.mean_sum, a.mean_n = msum.copy(), mn.copy()
+            msum[:], mn[:] = 0, 0
             p = Path(tmp) / f"chunk{len(spooled):05d}.npz"
             np.savez(p, **{k: getattr(a, k) for k in ("sec", "act", "cov", "epoch_ms", "blobs", "people",
                                                       "occupied_px", "mean_sum", "mean_n")})
             spooled.append(p)
             buf.clear()
 
+        msum, mn = np.zeros(op.mapper.shape), np.zeros(op.mapper.shape, np.int64)
         for s in seconds(src, op):
-            buf.append(s)
             if on_second:
                 on_second(s)
+            _fold_mean(s, msum, mn)  # keep one sum, not a mean image per second
+            buf.append(s)
             if len(buf) >= chunk_s:
                 spill()
         if buf:
