@@ -337,3 +337,24 @@ def test_real_video_people_detector_finds_the_visitor(shared_datasets):
     assert found >= 5
     feet = np.array(feet)
     assert (np.abs(feet[:, 0] - 450) < 80).mean() > 0.7 and (np.abs(feet[:, 1] - 340) < 70).mean() > 0.7
+
+
+def test_people_op_puts_a_foot_disc_at_the_mapped_foot_point(mp4, tmp_path):
+    """The detector is replaced by a fixed box (HOG finds no one in synthetic boxes): the op's own
+    part, foot point -> plan -> disc, and people.csv are what is tested here."""
+    img = np.array([[0, 0], [160, 0], [160, 120], [0, 120]], float)
+    plan_pts = np.c_[(160 - img[:, 0]) / 2, img[:, 1] / 2]  # mirrored, half size
+    m = Mapper((W, H), 80, plan=np.zeros((60, 80, 3), np.uint8), H=homography(img, plan_pts))
+    src = vh.video_source(mp4)
+    op = vh.make_op("people", src, m, ops.VideoParams(people_fps=2))
+    box = np.array([[90.0, 40.0, 32.0, 64.0]])  # foot point: x 106, y 40 + 64 * 7/8 = 96
+    op.detect = lambda frame: (box, np.array([1.5]))
+    secs = list(vh.seconds(src, op))
+    assert [s.n_evaluated for s in secs] == [2] * 8 and all(s.counts.tolist() == [1] * 10 for s in secs)
+    a = secs[0].act
+    yy, xx = np.nonzero(a)
+    assert abs(xx.mean() + 0.5 - (160 - 106) / 2) < 0.6 and abs(yy.mean() + 0.5 - 48) < 0.6
+    # disc diameter = person width = box width / 2 = 16 image px = 8 plan cells
+    assert 30 < a.sum() < 70 and a.max() == 1.0
+    t, xi, yi, xg, yg, score = secs[0].points[0]
+    assert (xi, yi) == (106.0, 96.0) and (xg, yg) == pytest.approx((27.0, 48.0)) and score == 1.5
