@@ -2,7 +2,7 @@
 
 An operation turns the frames of one second into one activation map (float32 (H, W), 0..1, on the
 heat-map grid of a :class:`~tinyheat.occupancy.floorplan.Mapper`). The driver
-(:mod:`tinyheat.occupancy.video_activation`) calls :meth:`Operation.second` exactly once per second of
+(:mod:`tinyheat.occupancy.video_heat`) calls :meth:`Operation.second` exactly once per second of
 video, in order, with an iterator over that second's ``(t_ms, frame)`` pairs (consume it once; frames are
 not kept, so memory does not grow with the video). Spec and how to add one: ``datasets/HEATMAP.md`` 8.
 
@@ -10,10 +10,10 @@ Built in:
 
 - ``motion``: OpenCV MOG2 background subtraction (Zivkovic 2004, ``cv2.createBackgroundSubtractorMOG2``)
   on frames shrunk to ``motion_px`` on the longer side, shadows (MOG2 value 127) ignored, speckle removed
-  by a 3x3 opening. A global brightness change is not activation: each frame is divided by its gain
-  against the learned background (median ratio of grey levels), and a frame whose foreground still
-  covers more than ``max_fg_frac`` of the picture is a global change: the model is relearned from it and
-  the frame is not evaluated.
+  by a 3x3 opening. A global brightness change is not activation: each frame's tone is first matched
+  to the learned background (:func:`tone_match`, a RANSAC line per colour channel), and a frame whose
+  foreground still covers more than ``max_fg_frac`` of the picture is a global change: the model is
+  relearned from it and the frame is not evaluated.
 - ``people``: OpenCV's HOG people detector (Dalal & Triggs 2005, ``cv2.HOGDescriptor_getDefaultPeopleDetector``,
   shipped inside OpenCV, nothing fetched) on ``people_fps`` frames per second shrunk to ``people_px``,
   boxes merged with non-maximum suppression (``cv2.dnn.NMSBoxes``); each person is a disc at the foot

@@ -147,6 +147,9 @@ class VideoReader:
             w, h = int(cap.get(self.cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(self.cv2.CAP_PROP_FRAME_HEIGHT))
             fps = float(cap.get(self.cv2.CAP_PROP_FPS) or 0.0)
             n = int(max(cap.get(self.cv2.CAP_PROP_FRAME_COUNT), 0))
+            ok, first = cap.read()  # the decoded size (OpenCV applies a rotation tag; the stream's size does not)
+            if ok and first is not None:
+                w, h = first.shape[1], first.shape[0]
         finally:
             cap.release()
         if w <= 0 or h <= 0:
