@@ -43,6 +43,7 @@ COMMANDS = {
     "heatmap-partition": "tinyheat.occupancy.commands:heatmap_partition_cmd",
     "heatmap-dask": "tinyheat.occupancy.commands:heatmap_dask_cmd",
     "occupancy": "tinyheat.occupancy.commands:occupancy_cmd",
+    "activation": "tinyheat.occupancy.video_commands:activation_cmd",
     "eeprom": "tinyheat.link.commands:eeprom_cmd",
 }
 

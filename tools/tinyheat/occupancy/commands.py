@@ -11,6 +11,7 @@ import numpy as np
 
 from .activation import Params, activation
 from .recording import RecordingError, load_recording, parse_time
+from .video_commands import video_options
 
 
 def _params(f):
@@ -46,6 +47,11 @@ def _time(text, name):
 
 
 def _load(path, fps, start):
+    from .video import is_video
+
+    if is_video(path):
+        raise click.ClickException(f"{path} is video: `tinyheat heatmap-add {path} --store S` (or `tinyheat "
+                                   f"activation {path} --out DIR`), then `tinyheat heatmap S`")
     try:
         return load_recording(path, fps=fps, start=_time(start, "--start"))
     except RecordingError as e:
@@ -92,13 +98,19 @@ def _emit_csv(rows: list[dict], path) -> None:
 @click.option("--sensor", default="sensor0", show_default=True, help="Sensor name in the store.")
 @_rec
 @_params
-def heatmap_add_cmd(recordings, store, sensor, fps, start, **kw):
+@video_options
+def heatmap_add_cmd(recordings, store, sensor, fps, start, op_name, plan, homography, grid_px, **kw):
     """Add recordings to a heat-map store: per-second activation maps rolled up per minute, hour,
     day, ISO week and calendar month (UTC) in Parquet. A recording already in the store, or
-    overlapping one of the same sensor, is refused (and nothing of it written)."""
+    overlapping one of the same sensor, is refused (and nothing of it written). Video files
+    (MP4, AVI, MKV, GIF, ...) and folders of time-stamped images go through --op (motion by default);
+    --plan/--homography map activation onto a floor plan (datasets/HEATMAP.md 8)."""
+    from ..errors import UserError
     from .store import HeatStore, StoreError
+    from .video_commands import add_video, load_plan, uses_video_path
 
     params = _mk_params(**kw)
+    pl = load_plan(plan, homography)
     try:
         st = HeatStore(store, create=not (store / "manifest.json").exists())
     except StoreError as e:
@@ -106,10 +118,14 @@ def heatmap_add_cmd(recordings, store, sensor, fps, start, **kw):
     failed = 0
     for path in recordings:
         try:
-            rec = _load(path, fps, start)
-            a = activation(rec.frames, rec.epoch_ms, params)
-            e = st.add(sensor, a, str(path), clock_zone_unknown=rec.zone_unknown)
-        except (click.ClickException, StoreError) as e:
+            if uses_video_path(path, op_name, pl):
+                e = add_video(st, path, sensor, start=_time(start, "--start"), fps=fps, op_name=op_name, plan=pl,
+                              grid_px=grid_px, thermal_params=params)
+            else:
+                rec = _load(path, fps, start)
+                a = activation(rec.frames, rec.epoch_ms, params)
+                e = st.add(sensor, a, str(path), clock_zone_unknown=rec.zone_unknown)
+        except (click.ClickException, StoreError, UserError) as e:
             click.echo(f"error: {getattr(e, 'message', e)}", err=True)
             failed += 1
             continue
