@@ -98,13 +98,16 @@ def heatmap_add_cmd(recordings, store, sensor, fps, start, **kw):
     overlapping one of the same sensor, is refused (and nothing of it written)."""
     from .store import HeatStore, StoreError
 
+    from tqdm import tqdm
+
     params = _mk_params(**kw)
     try:
-        st = HeatStore(store, create=not (store / "manifest.json").exists())
+        st = HeatStore(store, create=True)
     except StoreError as e:
         raise click.ClickException(str(e)) from None
+    st.on_wait = lambda msg: click.echo(msg, err=True)
     failed = 0
-    for path in recordings:
+    for path in tqdm(recordings, desc="heatmap-add", unit="recording", disable=len(recordings) < 2):
         try:
             rec = _load(path, fps, start)
             a = activation(rec.frames, rec.epoch_ms, params)
@@ -210,7 +213,8 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
             name = sensor or ("live" if live_port else "sensor0")
             try:
                 if store is not None:
-                    st = HeatStore(store, create=not (store / "manifest.json").exists())
+                    st = HeatStore(store, create=True)
+                    st.on_wait = lambda msg: click.echo(msg, err=True)
                 else:
                     st = HeatStore(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "store", create=True)
                 st.add(name, a, label)
@@ -416,7 +420,7 @@ def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
     params = _mk_params(**kw)
     try:
         if scheduler is None and workers == 0:
-            entries = run(root, store, params)
+            entries = run(root, store, params, progress=True)
         else:
             from ..errors import require
 
@@ -429,7 +433,29 @@ def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
                     cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1,
                                                                dashboard_address=None))
                     client = stack.enter_context(Client(cluster))
-                entries = run(root, store, params, client)
+                entries = run(root, store, params, client, progress=True)
     except (StoreError, OSError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"{len(entries)} partitions, {sum(e['frames'] for e in entries)} frames -> {store}")
+
+
+@click.command("heatmap-compact")
+@click.argument("store", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--repair", is_flag=True,
+              help="Drop sessions whose own files are damaged (named; add their recordings again) instead of refusing.")
+def heatmap_compact_cmd(store, repair):
+    """Rebuild STORE's compacted files (one per sensor, rollup level and day/month/year) from its
+    per-session files: upgrades a store written by an older tinyheat and repairs a damaged or
+    deleted compacted file. Every session file is read and checked first."""
+    from .store import HeatStore, StoreError
+
+    try:
+        st = HeatStore(store)
+        st.on_wait = lambda msg: click.echo(msg, err=True)
+        dropped = st.compact(repair=repair, progress=True)
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
+    for line in dropped:
+        click.echo(line, err=True)
+    n = sum(len(s["sessions"]) for s in st.manifest["sensors"].values())
+    click.echo(f"{store}: {n} sessions compacted" + (f", {len(dropped)} dropped" if dropped else ""))
