@@ -42,7 +42,7 @@ COMMANDS = {
     "heatmap-partition": "tinyheat.occupancy.commands:heatmap_partition_cmd",
     "heatmap-dask": "tinyheat.occupancy.commands:heatmap_dask_cmd",
     "heatmap-compact": "tinyheat.occupancy.commands:heatmap_compact_cmd",
-    "serve": "tinyheat.occupancy.serve:serve_cmd",
+    "serve": "tinyheat.occupancy.commands:serve_cmd",
     "occupancy": "tinyheat.occupancy.commands:occupancy_cmd",
     "eeprom": "tinyheat.link.commands:eeprom_cmd",
 }

@@ -459,3 +459,28 @@ def heatmap_compact_cmd(store, repair):
         click.echo(line, err=True)
     n = sum(len(s["sessions"]) for s in st.manifest["sensors"].values())
     click.echo(f"{store}: {n} sessions compacted" + (f", {len(dropped)} dropped" if dropped else ""))
+
+
+@click.command("serve")
+@click.argument("store", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (localhost by default).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--zones", "zones_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Zones CSV (name,x0,y0,x1,y1) shown with their dwell.")
+def serve_cmd(store, host, port, zones_file):
+    """Serve the heat-map STORE as a web page with a JSON API, read-only: any range, the heat map
+    over the mean thermal image, coverage, zones with dwell, people over time, clip a region.
+    API: datasets/HEATMAP.md, section 8."""
+    from ..errors import require
+    from .zones import ZoneError, read_zones
+
+    require("fastapi", "web", "tinyheat serve")
+    require("uvicorn", "web", "tinyheat serve")
+    from .serve import serve
+    from .store import StoreError
+
+    try:
+        zones = read_zones(zones_file) if zones_file else []
+        serve(store, host, port, zones)
+    except (StoreError, ZoneError) as e:
+        raise click.ClickException(str(e)) from None
