@@ -358,18 +358,39 @@ def _zone_report(st, q, zs, zones_csv):
 @click.option("--mqtt", "broker", default=None, help="Publish events to this MQTT broker, host[:port].")
 @click.option("--topic", default=None, help="MQTT topic prefix (default tinyheat/SENSOR).")
 @click.option("--sensor", default="sensor0", show_default=True, help="Sensor name in messages.")
+@click.option("--zones", "zones_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Zones CSV (name,x0,y0,x1,y1): people per zone too (blob centroids), published under TOPIC/zone/NAME.")
+@click.option("--home-assistant", "home_assistant", is_flag=True,
+              help="--mqtt: also publish Home Assistant MQTT discovery configs (retained) and availability.")
+@click.option("--discovery-prefix", default="homeassistant", show_default=True,
+              help="Home Assistant's MQTT discovery prefix.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @_rec
 @_params
-def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, force, fps, start, **kw):
+def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, zones_file, home_assistant,
+                  discovery_prefix, force, fps, start, **kw):
     """People count per frame and entered/left events of RECORDING (blobs of the foreground
     masks, debounced), as CSV and optionally over MQTT."""
     from . import events as ev
 
+    from .zones import ZoneError, read_zones
+
     _outputs_free(force, counts, events)
+    if home_assistant and not broker:
+        raise click.UsageError("--home-assistant publishes over MQTT: give --mqtt HOST[:PORT]")
     rec = _load(recording, fps, start)
-    a = activation(rec.frames, rec.epoch_ms, _mk_params(**kw))
+    try:
+        zs = [z.check(rec.shape) for z in read_zones(zones_file)] if zones_file else []
+    except ZoneError as e:
+        raise click.ClickException(str(e)) from None
+    params = _mk_params(**kw)
+    a = activation(rec.frames, rec.epoch_ms, params, keep_masks=bool(zs))
     stable, evs = ev.debounce(a.people, a.epoch_ms, debounce_s)
+    zone_events = {}
+    for name, raw in (ev.zone_counts(a.masks, zs, params.min_blob_px).items() if zs else ()):
+        zone_events[name] = ev.debounce(raw, a.epoch_ms, debounce_s)[1]
+        click.echo(f"zone {name}: {len(zone_events[name])} events, "
+                   f"final {zone_events[name][-1][2] if zone_events[name] else 0} people")
     if counts:
         ev.write_counts_csv(counts, a.epoch_ms, a.blobs, a.people, stable)
         click.echo(f"wrote {counts} ({len(stable)} frames, max {int(stable.max())} people)")
@@ -382,7 +403,8 @@ def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, 
             click.echo(f"{ev.utc(t)},{t},{k},{n}")
     if broker:
         try:
-            n = ev.publish(evs, broker=broker, sensor=sensor, topic=topic)
+            n = ev.publish(evs, broker=broker, sensor=sensor, topic=topic, home_assistant=home_assistant,
+                           zone_events=zone_events, prefix=discovery_prefix)
         except ev.MqttError as e:
             raise click.ClickException(f"{e} (CSV output kept)") from None
         click.echo(f"published {n} messages to {broker}")
