@@ -20,6 +20,7 @@ over random whole-minute ranges in three classes (length log-uniform in 1 min-1 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from datetime import timedelta
@@ -87,18 +88,22 @@ def time_year(store: Path, queries: int, seed: int = 1) -> None:
     print(f"store {store}: {sum(f.stat().st_size for f in store.rglob('*') if f.is_file()) / 1e6:.0f} MB, "
           f"{len(st.manifest['sensors']['cam']['sessions'])} sessions; times include opening the store")
     for name, a, b in CLASSES:
-        ms = []
+        ms, cpu = [], []
         for _ in range(queries):
             n = int(np.exp(rng.uniform(np.log(a / 60), np.log(b / 60))))
             t0 = int(rng.integers(lo // 60, max(lo // 60 + 1, hi // 60 - n))) * 60
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             HeatStore(store).query("cam", t0, t0 + n * 60)
             ms.append(1000 * (time.perf_counter() - t))
+            cpu.append(1000 * (time.process_time() - c))
         p50, p95 = np.percentile(ms, [50, 95])
-        print(f"  {name:13s} n={queries}: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  max {max(ms):6.1f} ms")
+        c50, c95 = np.percentile(cpu, [50, 95])
+        print(f"  {name:13s} n={queries}: wall p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  max {max(ms):6.1f} ms | "
+              f"CPU p50 {c50:5.1f} p95 {c95:5.1f} max {max(cpu):5.1f} ms")
     t = time.perf_counter()
     HeatStore(store).query("cam", lo, hi)
     print(f"  whole span ({(hi - lo) / 86400:.0f} days): {1000 * (time.perf_counter() - t):.1f} ms")
+    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores during the run)")
 
 
 def main() -> None:

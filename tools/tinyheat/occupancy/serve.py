@@ -9,8 +9,7 @@ status 400 (input) or 500 (store), shown as one line in the page; a range with n
 in it is answered with ``"note"`` saying so, never a silent zero.
 
 Pictures: the heat map is the query's map coloured with matplotlib's ``inferno`` colour map over
-the sensor's mean thermal image (grey), upsampled with :func:`pictures.upsample` and encoded by
-Pillow; a region of interest (ROI) is clipped from the stored map and re-rendered at the full
+the sensor's mean thermal image (grey), resized bicubically to 512 px wide and encoded by Pillow; a region of interest (ROI) is clipped from the stored map and re-rendered at the full
 picture size with its colour scale re-normalised to the region's own maximum. The people-count
 time series is a matplotlib (Agg) PNG.
 """
@@ -64,6 +63,18 @@ class StoreView:
         self.zones = list(zones)
         self._lock = threading.Lock()
         self._thermal: dict = {}
+        self._queries: dict = {}  # (commit, sensor, t0, t1) -> QueryResult, the page asks map then map.png
+
+    def query(self, st, sensor: str, a: int, b: int):
+        """``st.query`` with a small cache of the last answers of this manifest commit."""
+        key = (st.manifest.get("commit"), sensor, a, b)
+        q = self._queries.get(key)
+        if q is None:
+            q = st.query(sensor, a, b)
+            if len(self._queries) >= 256:
+                self._queries.pop(next(iter(self._queries)), None)
+            self._queries[key] = q
+        return q
 
     def _fresh(self):
         from .store import StoreError
@@ -71,7 +82,7 @@ class StoreView:
         with self._lock:
             try:
                 if self.store.reload_if_changed():
-                    self._thermal = {}
+                    self._thermal, self._queries = {}, {}
             except StoreError as e:
                 raise ApiError(str(e), 500) from None
             return self.store
@@ -135,7 +146,7 @@ class StoreView:
         def f(st):
             t = time.perf_counter()
             s, a, b = self.range(st, sensor, t_from, t_to)
-            q = st.query(s, a, b)
+            q = self.query(st, s, a, b)
             shape = st.shape(s)
             r = parse_roi(roi).check(shape) if roi else None
             value = q.act if unit == "dwell" else q.fraction
@@ -170,7 +181,6 @@ class StoreView:
         from matplotlib import colormaps
         from PIL import Image
 
-        from .pictures import upsample
         from .zones import parse_roi
 
         if unit not in ("dwell", "fraction"):
@@ -178,7 +188,7 @@ class StoreView:
 
         def f(st):
             s, a, b = self.range(st, sensor, t_from, t_to)
-            q = st.query(s, a, b)
+            q = self.query(st, s, a, b)
             value = q.act if unit == "dwell" else q.fraction
             thermal = self.thermal(st, s)
             if thermal is None:
@@ -186,19 +196,19 @@ class StoreView:
             if roi:
                 r = parse_roi(roi).check(st.shape(s))
                 value, thermal = r.clip(value), r.clip(thermal)
-            factor = max(1, PICTURE_W // value.shape[1])
-            v = np.clip(upsample(value, factor), 0, None)
-            top = float(value.max())
+            v = np.clip(np.asarray(value, np.float64), 0, None)
+            top = float(v.max())
             v = v / top if top > 0 else np.zeros_like(v)
-            th = upsample(thermal, factor)
-            fin = np.isfinite(th)
-            lo, hi = (np.percentile(th[fin], [1, 99]) if fin.any() else (0.0, 1.0))
-            grey = np.clip((np.nan_to_num(th) - lo) / max(hi - lo, 1e-6), 0, 1)
-            rgb_v = colormaps["inferno"](v)[..., :3]
+            fin = np.isfinite(thermal)
+            lo, hi = (np.percentile(thermal[fin], [1, 99]) if fin.any() else (0.0, 1.0))
+            grey = np.clip((np.where(fin, thermal, lo) - lo) / max(hi - lo, 1e-6), 0, 1)
             alpha = np.clip(v * 3, 0, 0.85)[..., None]
-            img = (1 - alpha) * grey[..., None] + alpha * rgb_v
+            img = (1 - alpha) * grey[..., None] + alpha * colormaps["inferno"](v)[..., :3]
+            h, w = v.shape
+            size = (PICTURE_W, max(1, round(PICTURE_W * h / w)))
             buf = io.BytesIO()
-            Image.fromarray((img * 255).astype(np.uint8)).save(buf, "PNG")
+            Image.fromarray((img * 255).astype(np.uint8)).resize(size, Image.Resampling.BICUBIC).save(
+                buf, "PNG", compress_level=1)
             return buf.getvalue()
         return self.call(f)
 
@@ -207,7 +217,7 @@ class StoreView:
 
         def f(st):
             s, a, b = self.range(st, sensor, t_from, t_to)
-            st.query(s, a, b)  # the same checks as the map (outside the data, damaged files)
+            self.query(st, s, a, b)  # the same checks as the map (outside the data, damaged files)
             level = next((lv for lv in ("minute", "hour", "day", "week") if (b - a) / LEVELS[lv] <= SERIES_POINTS),
                          "month")
             from .rollup import bucket_start
@@ -225,9 +235,20 @@ class StoreView:
         from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
         from matplotlib.figure import Figure
 
+        from .rollup import LEVELS, bucket_start
+
         d = self.series(sensor, t_from, t_to)
+        if d["start"] and d["level"] != "month":  # every bucket of the range, NaN where nothing was recorded: gaps show
+            got = {x: i for i, x in enumerate(d["start"])}
+            step = LEVELS[d["level"]]
+            grid = [_iso(x) for x in range(int(bucket_start([_utc_s(d["from"], "from")], d["level"])[0]),
+                                           _utc_s(d["to"], "to"), step)]
+            for k in ("people_mean", "people_max"):
+                d[k] = [d[k][got[x]] if x in got else float("nan") for x in grid]
+            d["start"] = grid
         t = [datetime.fromisoformat(x.replace("Z", "+00:00")) for x in d["start"]]
-        fig = Figure(figsize=(8, 2.6), dpi=90)
+        fig = Figure(figsize=(8, 2.6), dpi=80)
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.2)
         ax = fig.subplots()
         if t:
             from .rollup import bucket_end
@@ -245,7 +266,6 @@ class StoreView:
         ax.set_ylabel("people")
         ax.set_xlabel("time (UTC)")
         ax.set_ylim(bottom=0)
-        fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         return buf.getvalue()

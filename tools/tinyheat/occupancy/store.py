@@ -330,7 +330,7 @@ class HeatStore:
         compacted files (older generations, leftovers of interrupted writers)."""
         self.manifest["commit"] = int(self.manifest.get("commit", 0)) + 1
         tmp = self.root / "manifest.json.tmp"
-        tmp.write_text(json.dumps(self.manifest, indent=1, sort_keys=True), encoding="utf-8")
+        tmp.write_text(json.dumps(self.manifest, separators=(",", ":"), sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.root / "manifest.json")
         self._mtime = (self.root / "manifest.json").stat().st_mtime_ns
         base = self.root / "compact"
@@ -513,9 +513,10 @@ class HeatStore:
         except (OSError, pa.ArrowException) as e:
             raise self._damaged(path, f"is unreadable ({str(e).splitlines()[0][:80]})") from None
 
-    def _read_file(self, path: Path, entry: dict | None, p: int, a: int | None = None, b: int | None = None) -> dict:
+    def _read_file(self, path: Path, entry: dict | None, p: int, a: int | None = None, b: int | None = None,
+                   columns=COLUMNS) -> dict:
         """Rows of one rollup file with start in [a, b) (None: all), reading only the row groups
-        whose start statistics overlap."""
+        whose start statistics overlap, and only ``columns`` (the others are zeros)."""
         pf = self._open(path, entry)
         try:
             md = pf.metadata
@@ -528,7 +529,7 @@ class HeatStore:
                         keep.append(i)
                 groups = keep
             names = set(pf.schema_arrow.names)
-            t = pf.read_row_groups(groups, columns=[c for c in COLUMNS if c in names])
+            t = pf.read_row_groups(groups, columns=[c for c in columns if c in names], use_threads=False)
         except (OSError, pa.ArrowException) as e:
             raise self._damaged(path, f"is unreadable ({str(e).splitlines()[0][:80]})") from None
         start = t.column("start").to_numpy()
@@ -601,9 +602,10 @@ class HeatStore:
         r = self.rollup_rows(level, sensor, a, b)
         return r["start"], r["act"], r["cov"], len(r["start"])
 
-    def rollup_rows(self, level: str, sensor: str, a: int, b: int) -> dict:
+    def rollup_rows(self, level: str, sensor: str, a: int, b: int, columns=COLUMNS) -> dict:
         """Like :meth:`rows`, as a dict with every column: ``start``, ``act``, ``cov``, ``people``
-        float64 (B,) people-frames, ``frames`` int64 (B,), ``people_max`` int32 (B,)."""
+        float64 (B,) people-frames, ``frames`` int64 (B,), ``people_max`` int32 (B,) (zeros
+        for a column not in ``columns``)."""
         comp = self._ready(sensor)
         p = int(np.prod(self.shape(sensor)))
         parts = comp.get(level, {})
@@ -612,7 +614,7 @@ class HeatStore:
             for k in _part_keys(level, a, b):
                 e = parts.get(part_name(level, k))
                 if e is not None:
-                    got.append(self._read_file(self._cpath(level, sensor, e), e, p, a, b))
+                    got.append(self._read_file(self._cpath(level, sensor, e), e, p, a, b, columns))
         return _sum_rows(got, p) if len(got) != 1 else got[0]
 
     def query(self, sensor: str | None = None, t0: int | None = None, t1: int | None = None) -> QueryResult:
@@ -638,7 +640,7 @@ class HeatStore:
         cov = np.zeros(h * w, np.int64)
         nrows = 0
         for level, ra, rb in runs:
-            r = self.rollup_rows(level, sensor, ra, rb)
+            r = self.rollup_rows(level, sensor, ra, rb, ("start", "act", "cov"))
             act += r["act"].sum(0)
             cov += r["cov"].sum(0)
             nrows += len(r["start"])
