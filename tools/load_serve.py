@@ -2,7 +2,7 @@
 as a separate process, then CLIENTS concurrent clients (httpx, asyncio) each ask for random
 whole-minute ranges (length log-uniform from 1 minute to the whole span) for SECONDS seconds, as
 the page does: ``/api/map`` (JSON) and, for every ``--png-every``-th range, ``/api/map.png`` and
-``/api/series.png``. Prints per endpoint the requests, errors (non-200 or transport), p50 / p95 /
+``/api/series.png`` (0: JSON only). Prints per endpoint the requests, errors (non-200 or transport), p50 / p95 /
 max latency, and the throughput. A script, not a test.
 
 Usage: ``python tools/load_serve.py STORE [--clients 50] [--seconds 30] [--png-every 4] [--port 8765]``
@@ -36,7 +36,7 @@ async def client(base: str, sensor: str, lo: int, hi: int, until: float, png_eve
             n = int(np.exp(rng.uniform(0, np.log((hi - lo) / 60))))
             t0 = int(rng.integers(lo // 60, max(lo // 60 + 1, hi // 60 - n))) * 60
             params = {"sensor": sensor, "from": _iso(t0), "to": _iso(t0 + n * 60)}
-            paths = ["/api/map"] + (["/api/map.png", "/api/series.png"] if i % png_every == 0 else [])
+            paths = ["/api/map"] + (["/api/map.png", "/api/series.png"] if png_every and i % png_every == 0 else [])
             for path in paths:
                 t = time.perf_counter()
                 try:
