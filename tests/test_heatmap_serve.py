@@ -18,7 +18,16 @@ from tinyheat.occupancy.activation import Activation
 from tinyheat.occupancy.store import HeatStore
 
 pytest.importorskip("fastapi")
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # starlette: httpx in its TestClient
+
+
+def TestClient(app):
+    """FastAPI's test client (its import warns that starlette prefers httpx2: not our code)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient as _TestClient
+    return _TestClient(app)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -47,8 +56,6 @@ def zones():
 
 @pytest.fixture
 def client(store, zones):
-    from fastapi.testclient import TestClient
-
     from tinyheat.occupancy.serve import make_app
 
     return TestClient(make_app(store, zones))
@@ -95,8 +102,6 @@ def test_api_bad_input_is_a_one_line_json_error(client, params, status, words):
 
 
 def test_api_names_a_damaged_store_and_never_writes(store, tmp_path):
-    from fastapi.testclient import TestClient
-
     from tinyheat.occupancy.serve import make_app
 
     copy = tmp_path / "copy"
@@ -113,8 +118,6 @@ def test_api_names_a_damaged_store_and_never_writes(store, tmp_path):
 
 
 def test_api_picks_up_a_writers_commit(tmp_path):
-    from fastapi.testclient import TestClient
-
     from tinyheat.occupancy.serve import make_app
 
     def act(sec):
