@@ -140,15 +140,15 @@ class QueryResult:
         return np.where(self.cov > 0, self.act / np.maximum(self.cov, 1), 0.0)
 
 
-def _write(path: Path, table: pa.Table, row_groups: list[pa.Table] | None = None) -> int:
+def _write(path: Path, table: pa.Table, row_groups: list[pa.Table] | None = None, compression: str = "zstd") -> int:
     """Write ``table`` (or the tables ``row_groups``, one row group each) to ``path`` through a
     temporary file of this process and ``os.replace``; returns the size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     if row_groups is None:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression=compression)
     else:
-        with pq.ParquetWriter(tmp, row_groups[0].schema, compression="zstd") as w:
+        with pq.ParquetWriter(tmp, row_groups[0].schema, compression=compression) as w:
             for t in row_groups:
                 w.write_table(t)
     os.replace(tmp, path)
