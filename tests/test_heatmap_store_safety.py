@@ -54,9 +54,9 @@ def _recording(tmp_path, i):
 
 
 def test_concurrent_heatmap_add_processes_keep_every_session(tmp_path):
-    """Three `tinyheat heatmap-add` processes into one store while the test holds the writer
-    lock: each says who holds it and waits; after release all three sessions are stored and the
-    store equals the three activations summed."""
+    """Two `tinyheat heatmap-add` and one `heatmap-dask` process into one store, and a
+    `heatmap-partition` into a frames root, while the test holds both locks: each says it waits; after release all three sessions are
+    stored and the store equals the three activations summed."""
     import threading
     import time
 
@@ -70,11 +70,19 @@ def test_concurrent_heatmap_add_processes_keep_every_session(tmp_path):
     HeatStore(store, create=True)
     lock = FileLock(str(store / ".lock"))
     lock.acquire()
+    frames_lock = FileLock(str(tmp_path / "frames2" / ".lock"))  # and a frames root's lock
+    (tmp_path / "frames2").mkdir()
+    frames_lock.acquire()
     (store / ".lock.owner").write_text("pid 4242 on test since now\n")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    procs = [subprocess.Popen([sys.executable, "-m", "tinyheat.cli", "heatmap-add", str(r), "--store", str(store),
-                               "--absorb-s", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for r in recs]
+    # the third recording goes in through the Dask path's writer (embedded: --workers 0)
+    from tinyheat.occupancy.distributed import write_partitions
+    write_partitions(load_recording(recs[2]), tmp_path / "frames", "sensor0")
+    cmds = [["heatmap-add", str(r), "--store", str(store), "--absorb-s", "5"] for r in recs[:2]]
+    cmds.append(["heatmap-dask", str(tmp_path / "frames"), "--store", str(store), "--workers", "0", "--absorb-s", "5"])
+    cmds.append(["heatmap-partition", str(recs[1]), "--root", str(tmp_path / "frames2"), "--sensor", "hall"])
+    procs = [subprocess.Popen([sys.executable, "-m", "tinyheat.cli", *c], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for c in cmds]
     errs = [[] for _ in procs]
     readers = [threading.Thread(target=lambda p=p, e=e: e.extend(p.stderr), daemon=True) for p, e in zip(procs, errs)]
     for t in readers:
@@ -86,14 +94,19 @@ def test_concurrent_heatmap_add_processes_keep_every_session(tmp_path):
         assert all(p.poll() is None for p in procs), "a writer did not wait for the lock"
     finally:
         lock.release()
+        frames_lock.release()
     for p, t in zip(procs, readers):
         p.wait(120)
         t.join(10)
         assert p.returncode == 0, "".join(errs[procs.index(p)])
-    assert all(any("waiting for pid 4242 on test" in x for x in e) for e in errs)
+    assert all(any("waiting for pid 4242 on test" in x for x in e) for e in errs[:3])
+    from tinyheat.occupancy.distributed import partitions, read_partition
+    (part,) = partitions(tmp_path / "frames2")
+    np.testing.assert_array_equal(read_partition(part[2])[1], load_recording(recs[1]).epoch_ms)
     st = HeatStore(store)
     sessions = st.manifest["sensors"]["sensor0"]["sessions"]
-    assert sorted(s["source"] for s in sessions.values()) == sorted(str(r) for r in recs)
+    assert sorted(s["source"] for s in sessions.values()) == sorted(
+        [str(r) for r in recs[:2]] + ["sensor=sensor0/day=2026-01-05"])
     acts = [activation(rec.frames, rec.epoch_ms, Params(absorb_s=5)) for rec in map(load_recording, recs)]
     act, cov = _brute(acts, *st.span("sensor0"))
     q = st.query("sensor0")

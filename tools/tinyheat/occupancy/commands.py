@@ -422,8 +422,12 @@ def heatmap_partition_cmd(recordings, root, sensor, fps, start):
 
     for path in recordings:
         rec = _load(path, fps, start)
-        files = write_partitions(rec, root, sensor)
+        files = write_partitions(rec, root, sensor, on_wait=_say)
         click.echo(f"{path}: {len(rec.frames)} frames -> {len(files)} partition file(s) under {root}")
+
+
+def _say(msg: str) -> None:
+    click.echo(msg, err=True)
 
 
 @click.command("heatmap-dask")
@@ -442,7 +446,7 @@ def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
     params = _mk_params(**kw)
     try:
         if scheduler is None and workers == 0:
-            entries = run(root, store, params, progress=True)
+            entries = run(root, store, params, progress=True, on_wait=_say)
         else:
             from ..errors import require
 
@@ -455,7 +459,7 @@ def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
                     cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1,
                                                                dashboard_address=None))
                     client = stack.enter_context(Client(cluster))
-                entries = run(root, store, params, client, progress=True)
+                entries = run(root, store, params, client, progress=True, on_wait=_say)
     except (StoreError, OSError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"{len(entries)} partitions, {sum(e['frames'] for e in entries)} frames -> {store}")

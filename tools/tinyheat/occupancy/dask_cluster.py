@@ -46,8 +46,8 @@ def start_cluster(workers: int, folder: str | Path, timeout_s: float = 90.0):
             p.terminate()
         for p in reversed(procs):
             try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
+                p.wait(5)
+            except subprocess.TimeoutExpired:  # a worker still closing gracefully under load
                 p.kill()
                 p.wait(5)
         for f in logs:

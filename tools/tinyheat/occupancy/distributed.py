@@ -22,15 +22,25 @@ from .recording import Recording
 from .store import HeatStore, _write, day_of, write_session
 
 
-def write_partitions(rec: Recording, root: str | Path, sensor: str) -> list[Path]:
+def write_partitions(rec: Recording, root: str | Path, sensor: str, on_wait=None) -> list[Path]:
     """Write a recording's frames into ``root`` split by UTC day; an identical part already
-    there is kept. Returns the files written or found."""
-    from filelock import FileLock
+    there is kept. Holds ``root/.lock`` (``on_wait(message)`` if another writer has it).
+    Returns the files written or found."""
+    from filelock import FileLock, Timeout
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(root / ".lock")):
+    lock = FileLock(str(root / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait:
+            on_wait(f"{root}: waiting for another writer (its lock {root / '.lock'})")
+        lock.acquire()
+    try:
         return _write_partitions(rec, root, sensor)
+    finally:
+        lock.release()
 
 
 def _write_partitions(rec: Recording, root: Path, sensor: str) -> list[Path]:
@@ -87,17 +97,19 @@ def process_partition(folder: str, store_root: str, sensor: str, params: Params 
 
 
 def run(root: str | Path, store_root: str | Path, params: Params = Params(), client=None,
-        progress: bool = False) -> list[dict]:
+        progress: bool = False, on_wait=None) -> list[dict]:
     """Roll up every partition under ``root`` into the store at ``store_root`` (created if
     missing). ``client``: a ``dask.distributed.Client`` (None = embedded, in this process).
     Workers write new session files only (no lock needed: names are content hashes); the client
     then registers and compacts them in one commit under the store's lock
     (:meth:`HeatStore.register`), refusing all of them if one overlaps a stored session.
-    Returns the manifest entries."""
+    ``on_wait(message)`` is called if another writer holds the store's lock. Returns the
+    manifest entries."""
     from tqdm import tqdm
 
     parts = partitions(root)
     store = HeatStore(store_root, create=True)
+    store.on_wait = on_wait
     args = [(str(d), str(store_root), s) for s, _, d in parts]
     bar = tqdm(total=len(args), desc="partitions", unit="part", disable=not progress)
     if client is None:
