@@ -5,7 +5,7 @@ the page does: ``/api/map`` (JSON) and, for every ``--png-every``-th range, ``/a
 ``/api/series.png`` (0: JSON only). Prints per endpoint the requests, errors (non-200 or transport), p50 / p95 /
 max latency, and the throughput. A script, not a test.
 
-Usage: ``python tools/load_serve.py STORE [--clients 50] [--seconds 30] [--png-every 4] [--port 8765]``
+Usage: ``python tools/load_serve.py STORE [--clients 50] [--seconds 30] [--png-every 4] [--port 8765] [--workers 1]``
 """
 from __future__ import annotations
 
@@ -55,9 +55,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--png-every", type=int, default=4)
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--workers", type=int, default=1, help="`tinyheat serve --workers`")
     args = ap.parse_args()
     base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen([sys.executable, "-m", "tinyheat.cli", "serve", str(args.store), "--port", str(args.port)],
+    server = subprocess.Popen([sys.executable, "-m", "tinyheat.cli", "serve", str(args.store), "--port", str(args.port),
+                               "--workers", str(args.workers)],
                               stdout=subprocess.DEVNULL)
     try:
         deadline = time.time() + 60
@@ -85,7 +87,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(15)
-    print(f"{args.clients} clients for {args.seconds:g} s against `tinyheat serve` on localhost "
+    print(f"{args.clients} clients for {args.seconds:g} s against `tinyheat serve --workers {args.workers}` on localhost "
           f"(sensor {s['name']}, {s['first']} .. {s['last']}); wall {wall:.1f} s")
     for path, rows in out.items():
         ms = np.array([r[0] for r in rows])

@@ -493,7 +493,9 @@ def heatmap_compact_cmd(store, repair):
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--zones", "zones_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Zones CSV (name,x0,y0,x1,y1) shown with their dwell.")
-def serve_cmd(store, host, port, zones_file):
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (uvicorn workers; e.g. the number of cores).")
+def serve_cmd(store, host, port, zones_file, workers):
     """Serve the heat-map STORE as a web page with a JSON API, read-only: any range, the heat map
     over the mean thermal image, coverage, zones with dwell, people over time, clip a region.
     API: datasets/HEATMAP.md, section 8."""
@@ -507,6 +509,6 @@ def serve_cmd(store, host, port, zones_file):
 
     try:
         zones = read_zones(zones_file) if zones_file else []
-        serve(store, host, port, zones)
+        serve(store, host, port, zones, workers=workers, zones_file=zones_file)
     except (StoreError, ZoneError) as e:
         raise click.ClickException(str(e)) from None

@@ -234,6 +234,7 @@ class StoreView:
     def series_png(self, sensor, t_from, t_to) -> bytes:
         from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         from .rollup import LEVELS, bucket_start
 
@@ -257,8 +258,9 @@ class StoreView:
             ax.step(t, d["people_mean"] + d["people_mean"][-1:], where="post", label=f"mean people per {d['level']}")
             ax.step(t, d["people_max"] + d["people_max"][-1:], where="post", alpha=0.4,
                     label="most people in one frame")
-            loc = AutoDateLocator()
+            loc = AutoDateLocator(minticks=3, maxticks=7)  # ticks are most of the drawing time
             ax.xaxis.set_major_locator(loc)
+            ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
             ax.xaxis.set_major_formatter(ConciseDateFormatter(loc))
             ax.legend(loc="upper right", fontsize=7)
         else:
@@ -390,17 +392,46 @@ img.onload=()=>{img.dataset.roi=new URLSearchParams(img.src.split('?')[1]).get('
 """
 
 
-def serve(store, host: str = "127.0.0.1", port: int = 8000, zones=()) -> None:
-    """Run the server until Ctrl-C (uvicorn). Raises StoreError if ``store`` is not a store."""
+def app_from_env():
+    """App factory for uvicorn worker processes: the store and zones file from the environment
+    (``TINYHEAT_SERVE_STORE``, ``TINYHEAT_SERVE_ZONES``), set by :func:`serve`."""
+    import gc
+    import os
+
+    from .zones import read_zones
+
+    zf = os.environ.get("TINYHEAT_SERVE_ZONES")
+    app = make_app(os.environ["TINYHEAT_SERVE_STORE"], read_zones(zf) if zf else [])
+    _warm_and_freeze()
+    gc.collect()
+    return app
+
+
+def _warm_and_freeze() -> None:
     import gc
 
-    import uvicorn
-
-    app = make_app(store, zones)
     import matplotlib.figure  # noqa: F401  (imported now, so the freeze below covers it)
     import PIL.Image  # noqa: F401
     # the imported modules' ~10^6 objects never die: freezing them keeps Python's full garbage
     # collections (otherwise ~200 ms on this machine, every few hundred requests) to the new objects
     gc.freeze()
-    print(f"serving {store} on http://{host}:{port}/ (read-only; Ctrl-C stops)", flush=True)
+
+
+def serve(store, host: str = "127.0.0.1", port: int = 8000, zones=(), workers: int = 1, zones_file=None) -> None:
+    """Run the server until Ctrl-C (uvicorn), in ``workers`` processes (each opens the store
+    read-only). Raises StoreError if ``store`` is not a store."""
+    import os
+
+    import uvicorn
+
+    app = make_app(store, zones)  # checks the store before anything starts
+    print(f"serving {store} on http://{host}:{port}/ (read-only, {workers} process(es); Ctrl-C stops)", flush=True)
+    if workers > 1:
+        os.environ["TINYHEAT_SERVE_STORE"] = str(Path(store).resolve())
+        if zones_file:
+            os.environ["TINYHEAT_SERVE_ZONES"] = str(Path(zones_file).resolve())
+        uvicorn.run("tinyheat.occupancy.serve:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+        return
+    _warm_and_freeze()
     uvicorn.run(app, host=host, port=port, log_level="warning")
