@@ -368,10 +368,13 @@ class HeatStore:
         with self._locked():
             self._register(entries, progress)
 
-    def _register(self, entries, progress=False):
+    def _refuse_old(self) -> None:
         if self._upgrade_needed():
             raise StoreError(f"{self.root}: written by an older tinyheat (store version 1): run "
                              f"`tinyheat heatmap-compact {self.root}` once, then add again")
+
+    def _register(self, entries, progress=False):
+        self._refuse_old()
         for i, e in enumerate(entries):
             self.check(e)
             for o in entries[:i]:
@@ -382,22 +385,31 @@ class HeatStore:
         for e in entries:
             s = self.manifest["sensors"].setdefault(e["sensor"], {"shape": e["shape"], "sessions": {}, "compact": {}})
             s["sessions"][e["id"]] = {k: e[k] for k in ("first_s", "last_s", "frames", "seconds", "bytes", "source",
-                                                        "second_days") if k in e}
+                                                        "second_days", "clock") if k in e}
             new.setdefault(e["sensor"], []).append(e["id"])
         for sensor, ids in new.items():
             self._compact(sensor, ids, progress)
         self.manifest["version"] = VERSION
         self._commit()
 
-    def add(self, sensor: str, a: Activation, source: str = "") -> dict:
-        """Check, write and register one session (under the lock); returns its manifest entry."""
+    def add(self, sensor: str, a: Activation, source: str = "", clock_zone_unknown: bool = False) -> dict:
+        """Check, write and register one session (under the lock); returns its manifest entry.
+        ``clock_zone_unknown``: its times are a wall clock of unknown zone counted as UTC (entry
+        ``"clock": "local"``, so queries print them without a zone, :meth:`clock_zone_unknown`)."""
         probe = {"sensor": sensor, "id": session_id(sensor, a), "shape": list(a.shape), "first_s": int(a.sec[0]),
                  "last_s": int(a.sec[-1]), "source": source}
         with self._locked():
+            self._refuse_old()  # before writing anything
             self.check(probe)
             e = write_session(self.root, sensor, a, source)
+            if clock_zone_unknown:
+                e["clock"] = "local"
             self._register([e])
         return e
+
+    def clock_zone_unknown(self, sensor: str) -> bool:
+        """True when a stored session of ``sensor`` has a wall clock of unknown zone (see :meth:`add`)."""
+        return any(s.get("clock") == "local" for s in self.manifest["sensors"][sensor]["sessions"].values())
 
     def compact(self, repair: bool = False, progress: bool = False) -> list[str]:
         """Rebuild every compacted file from the session files (upgrades a version-1 store).
