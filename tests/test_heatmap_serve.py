@@ -225,3 +225,38 @@ def test_page_in_chromium_load_range_change_roi_clip_and_bad_range(server, brows
     assert "must be after" in page.inner_text("#error")
     assert not errors, errors
     page.close()
+
+
+def test_api_says_a_store_of_another_version_needs_compacting_or_a_newer_tinyheat(tmp_path):
+    import json
+
+    from tinyheat.occupancy import store as store_mod
+    from tinyheat.occupancy.store import StoreError, write_session
+
+    n = 120
+    sec = np.arange(T0, T0 + n, dtype=np.int64)
+    z = np.zeros(n, np.int64)
+    a = Activation(sec, np.full((n, 2, 2), 0.5, np.float32), np.ones((n, 2, 2), bool), sec * 1000, z, z, z,
+                   np.zeros((2, 2)), np.zeros((2, 2), np.int64))
+    root = tmp_path / "v1"
+    e = write_session(root, "cam", a, "old")
+    manifest = {"format": "tinyheat-heatmap-store", "version": 1, "levels": list(store_mod.LEVELS),
+                "sensors": {"cam": {"shape": [2, 2], "sessions": {e["id"]: {
+                    k: e[k] for k in ("first_s", "last_s", "frames", "seconds", "bytes", "source")}}}}}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    c = TestClient(make_app_(root))
+    r = c.get("/api/map")
+    assert r.status_code == 500 and "version 1" in r.json()["error"] and "heatmap-compact" in r.json()["error"]
+    manifest["version"] = 99
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    time.sleep(0.01)
+    r = c.get("/api/map")  # replaced while the server runs
+    assert r.status_code == 500 and "newer tinyheat" in r.json()["error"]
+    with pytest.raises(StoreError, match="newer tinyheat"):
+        make_app_(root)
+
+
+def make_app_(root):
+    from tinyheat.occupancy.serve import make_app
+
+    return make_app(root)
