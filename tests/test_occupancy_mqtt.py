@@ -95,3 +95,66 @@ def test_unreachable_broker_is_a_one_line_error_and_keeps_the_csv(tmp_path):
                                   "--mqtt", f"127.0.0.1:{port}"])
     assert r.exit_code == 1 and "cannot reach MQTT broker" in r.output and "Traceback" not in r.output
     assert (tmp_path / "ev.csv").is_file()
+
+
+@pytest.mark.filterwarnings("ignore:.*BrokerSysPlugin:DeprecationWarning")
+def test_home_assistant_discovery_is_retained_and_read_back_as_home_assistant_would(broker, tmp_path):
+    """`occupancy --mqtt --home-assistant --zones`: after the command has exited, a client that
+    subscribes to the discovery prefix (as Home Assistant does when it starts) receives every
+    config retained, and the state and availability topics they name hold the final state."""
+    import numpy as np
+    import paho.mqtt.client as mqtt
+
+    # one walker crosses the top (door) band left to right; a sitter comes into the desk and stays
+    walker = synth.Person(((2, -2, 4), (14, 34, 4)))
+    sitter = synth.Person(((4, 12, 26), (10, 12, 16), (40, 12, 16)))
+    rec, _ = synth.scene(40, fps=4, people=(walker, sitter), seed=3)
+    path = tmp_path / "rec.npz"
+    np.savez(path, frames=rec.frames, t_ms=rec.t_ms, start_unix_ms=np.int64(rec.start.timestamp() * 1000))
+    zones = tmp_path / "zones.csv"
+    zones.write_text("name,x0,y0,x1,y1\ndoor band,0,0,31,7\ndesk,8,12,16,20\n")
+    r = CliRunner().invoke(main, ["occupancy", str(path), "--sensor", "hall", "--zones", str(zones), "--mqtt",
+                                  f"127.0.0.1:{broker}", "--topic", "home/hall", "--home-assistant",
+                                  "--absorb-s", "120"])
+    assert r.exit_code == 0, r.output
+
+    def read_retained(pattern, n, wait_s=10):
+        got, done, prefix = {}, threading.Event(), pattern.rstrip("#")
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"ha-{len(pattern)}")
+
+        def on_msg(cl, u, m):
+            if not m.topic.startswith(prefix):  # (amqtt may also hand over other retained topics)
+                return
+            assert m.retain, m.topic  # delivered because it was retained
+            got[m.topic] = m.payload.decode()
+            if len(got) >= n:
+                done.set()
+        c.on_message = on_msg
+        c.connect("127.0.0.1", broker)
+        c.subscribe(pattern, qos=1)
+        c.loop_start()
+        done.wait(wait_s)
+        c.loop_stop()
+        c.disconnect()
+        return got
+
+    configs = {t: json.loads(p) for t, p in read_retained("homeassistant/#", 6).items()}
+    assert sorted(configs) == sorted(
+        [f"homeassistant/binary_sensor/tinyheat_hall/{o}_occupancy/config" for o in ("all", "zone_door_band", "zone_desk")]
+        + [f"homeassistant/sensor/tinyheat_hall/{o}_people/config" for o in ("all", "zone_door_band", "zone_desk")])
+    occ = [c for t, c in configs.items() if "/binary_sensor/" in t]
+    assert all(c["device_class"] == "occupancy" and c["payload_on"] == "ON" for c in occ)
+    assert len({c["unique_id"] for c in configs.values()}) == 6
+    assert all(c["availability_topic"] == "home/hall/availability" and c["device"]["identifiers"] == ["tinyheat_hall"]
+               for c in configs.values())
+    people = configs["homeassistant/sensor/tinyheat_hall/zone_desk_people/config"]
+    assert people["state_topic"] == "home/hall/zone/desk/people" and people["state_class"] == "measurement"
+    states = read_retained("home/hall/#", 7)  # availability + 2 x 3 areas
+    assert states["home/hall/availability"] == "online"
+    for c in configs.values():
+        assert c["state_topic"] in states
+    # the final state: the sitter stays at the desk, the walker has left the door band
+    assert states["home/hall/zone/desk/people"] == "1" and states["home/hall/zone/desk/occupancy"] == "ON"
+    assert states["home/hall/zone/door band/people"] == "0" and states["home/hall/zone/door band/occupancy"] == "OFF"
+    assert states["home/hall/people"] == "1" and states["home/hall/occupancy"] == "ON"
+    assert "zone door band: 2 events" in r.output  # entered, left

@@ -42,6 +42,8 @@ COMMANDS = {
     "heatmap-add": "tinyheat.occupancy.commands:heatmap_add_cmd",
     "heatmap-partition": "tinyheat.occupancy.commands:heatmap_partition_cmd",
     "heatmap-dask": "tinyheat.occupancy.commands:heatmap_dask_cmd",
+    "heatmap-compact": "tinyheat.occupancy.commands:heatmap_compact_cmd",
+    "serve": "tinyheat.occupancy.commands:serve_cmd",
     "occupancy": "tinyheat.occupancy.commands:occupancy_cmd",
     "activation": "tinyheat.occupancy.video_commands:activation_cmd",
     "eeprom": "tinyheat.link.commands:eeprom_cmd",

@@ -109,14 +109,17 @@ def heatmap_add_cmd(recordings, store, sensor, fps, start, op_name, plan, homogr
     from .store import HeatStore, StoreError
     from .video_commands import add_video, load_plan, uses_video_path
 
+    from tqdm import tqdm
+
     params = _mk_params(**kw)
     pl = load_plan(plan, homography)
     try:
-        st = HeatStore(store, create=not (store / "manifest.json").exists())
+        st = HeatStore(store, create=True)
     except StoreError as e:
         raise click.ClickException(str(e)) from None
+    st.on_wait = lambda msg: click.echo(msg, err=True)
     failed = 0
-    for path in recordings:
+    for path in tqdm(recordings, desc="heatmap-add", unit="recording", disable=len(recordings) < 2):
         try:
             if uses_video_path(path, op_name, pl):
                 e = add_video(st, path, sensor, start=_time(start, "--start"), fps=fps, op_name=op_name, plan=pl,
@@ -229,7 +232,8 @@ def heatmap_cmd(source, t_from, t_to, sensor, fps, start, unit, png, scale, hour
             name = sensor or ("live" if live_port else "sensor0")
             try:
                 if store is not None:
-                    st = HeatStore(store, create=not (store / "manifest.json").exists())
+                    st = HeatStore(store, create=True)
+                    st.on_wait = lambda msg: click.echo(msg, err=True)
                 else:
                     st = HeatStore(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "store", create=True)
                 st.add(name, a, label, clock_zone_unknown=rec is not None and rec.zone_unknown)
@@ -373,19 +377,40 @@ def _zone_report(st, q, zs, zones_csv):
 @click.option("--mqtt", "broker", default=None, help="Publish events to this MQTT broker, host[:port].")
 @click.option("--topic", default=None, help="MQTT topic prefix (default tinyheat/SENSOR).")
 @click.option("--sensor", default="sensor0", show_default=True, help="Sensor name in messages.")
+@click.option("--zones", "zones_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Zones CSV (name,x0,y0,x1,y1): people per zone too (blob centroids), published under TOPIC/zone/NAME.")
+@click.option("--home-assistant", "home_assistant", is_flag=True,
+              help="--mqtt: also publish Home Assistant MQTT discovery configs (retained) and availability.")
+@click.option("--discovery-prefix", default="homeassistant", show_default=True,
+              help="Home Assistant's MQTT discovery prefix.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @_rec
 @_params
-def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, force, fps, start, **kw):
+def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, zones_file, home_assistant,
+                  discovery_prefix, force, fps, start, **kw):
     """People count per frame and entered/left events of RECORDING (blobs of the foreground
     masks, debounced), as CSV and optionally over MQTT."""
     from . import events as ev
 
+    from .zones import ZoneError, read_zones
+
     _outputs_free(force, counts, events)
+    if home_assistant and not broker:
+        raise click.UsageError("--home-assistant publishes over MQTT: give --mqtt HOST[:PORT]")
     rec = _load(recording, fps, start)
-    a = activation(rec.frames, rec.epoch_ms, _mk_params(**kw))
+    try:
+        zs = [z.check(rec.shape) for z in read_zones(zones_file)] if zones_file else []
+    except ZoneError as e:
+        raise click.ClickException(str(e)) from None
+    params = _mk_params(**kw)
+    a = activation(rec.frames, rec.epoch_ms, params, keep_masks=bool(zs))
     stable, evs = ev.debounce(a.people, a.epoch_ms, debounce_s)
     local = rec.zone_unknown  # a wall clock of unknown zone: printed as such, never labelled UTC
+    zone_events = {}
+    for name, raw in (ev.zone_counts(a.masks, zs, params.min_blob_px).items() if zs else ()):
+        zone_events[name] = ev.debounce(raw, a.epoch_ms, debounce_s)[1]
+        click.echo(f"zone {name}: {len(zone_events[name])} events, "
+                   f"final {zone_events[name][-1][2] if zone_events[name] else 0} people")
     if counts:
         ev.write_counts_csv(counts, a.epoch_ms, a.blobs, a.people, stable, local=local)
         click.echo(f"wrote {counts} ({len(stable)} frames, max {int(stable.max())} people)")
@@ -398,7 +423,8 @@ def occupancy_cmd(recording, counts, events, debounce_s, broker, topic, sensor, 
             click.echo(f"{ev.time_text(t, local)},{t},{k},{n}")
     if broker:
         try:
-            n = ev.publish(evs, broker=broker, sensor=sensor, topic=topic, local=local)
+            n = ev.publish(evs, broker=broker, sensor=sensor, topic=topic, home_assistant=home_assistant,
+                           zone_events=zone_events, prefix=discovery_prefix, local=local)
         except ev.MqttError as e:
             raise click.ClickException(f"{e} (CSV output kept)") from None
         click.echo(f"published {n} messages to {broker}")
@@ -416,8 +442,12 @@ def heatmap_partition_cmd(recordings, root, sensor, fps, start):
 
     for path in recordings:
         rec = _load(path, fps, start)
-        files = write_partitions(rec, root, sensor)
+        files = write_partitions(rec, root, sensor, on_wait=_say)
         click.echo(f"{path}: {len(rec.frames)} frames -> {len(files)} partition file(s) under {root}")
+
+
+def _say(msg: str) -> None:
+    click.echo(msg, err=True)
 
 
 @click.command("heatmap-dask")
@@ -436,7 +466,7 @@ def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
     params = _mk_params(**kw)
     try:
         if scheduler is None and workers == 0:
-            entries = run(root, store, params)
+            entries = run(root, store, params, progress=True, on_wait=_say)
         else:
             from ..errors import require
 
@@ -449,7 +479,56 @@ def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
                     cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1,
                                                                dashboard_address=None))
                     client = stack.enter_context(Client(cluster))
-                entries = run(root, store, params, client)
+                entries = run(root, store, params, client, progress=True, on_wait=_say)
     except (StoreError, OSError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"{len(entries)} partitions, {sum(e['frames'] for e in entries)} frames -> {store}")
+
+
+@click.command("heatmap-compact")
+@click.argument("store", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--repair", is_flag=True,
+              help="Drop sessions whose own files are damaged (named; add their recordings again) instead of refusing.")
+def heatmap_compact_cmd(store, repair):
+    """Rebuild STORE's compacted files (one per sensor, rollup level and day/month/year) from its
+    per-session files: upgrades a store written by an older tinyheat and repairs a damaged or
+    deleted compacted file. Every session file is read and checked first."""
+    from .store import HeatStore, StoreError
+
+    try:
+        st = HeatStore(store)
+        st.on_wait = lambda msg: click.echo(msg, err=True)
+        dropped = st.compact(repair=repair, progress=True)
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
+    for line in dropped:
+        click.echo(line, err=True)
+    n = sum(len(s["sessions"]) for s in st.manifest["sensors"].values())
+    click.echo(f"{store}: {n} sessions compacted" + (f", {len(dropped)} dropped" if dropped else ""))
+
+
+@click.command("serve")
+@click.argument("store", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (localhost by default).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--zones", "zones_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Zones CSV (name,x0,y0,x1,y1) shown with their dwell.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (uvicorn workers; e.g. the number of cores).")
+def serve_cmd(store, host, port, zones_file, workers):
+    """Serve the heat-map STORE as a web page with a JSON API, read-only: any range, the heat map
+    over the mean thermal image, coverage, zones with dwell, people over time, clip a region.
+    API: datasets/HEATMAP.md, section 9."""
+    from ..errors import require
+    from .zones import ZoneError, read_zones
+
+    require("fastapi", "web", "tinyheat serve")
+    require("uvicorn", "web", "tinyheat serve")
+    from .serve import serve
+    from .store import StoreError
+
+    try:
+        zones = read_zones(zones_file) if zones_file else []
+        serve(store, host, port, zones, workers=workers, zones_file=zones_file)
+    except (StoreError, ZoneError) as e:
+        raise click.ClickException(str(e)) from None

@@ -22,10 +22,28 @@ from .recording import Recording
 from .store import HeatStore, _write, day_of, write_session
 
 
-def write_partitions(rec: Recording, root: str | Path, sensor: str) -> list[Path]:
+def write_partitions(rec: Recording, root: str | Path, sensor: str, on_wait=None) -> list[Path]:
     """Write a recording's frames into ``root`` split by UTC day; an identical part already
-    there is kept. Returns the files written or found."""
+    there is kept. Holds ``root/.lock`` (``on_wait(message)`` if another writer has it).
+    Returns the files written or found."""
+    from filelock import FileLock, Timeout
+
     root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(root / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait:
+            on_wait(f"{root}: waiting for another writer (its lock {root / '.lock'})")
+        lock.acquire()
+    try:
+        return _write_partitions(rec, root, sensor)
+    finally:
+        lock.release()
+
+
+def _write_partitions(rec: Recording, root: Path, sensor: str) -> list[Path]:
     h, w = rec.shape
     ms = rec.epoch_ms
     days = np.array([day_of(s) for s in ms // 1000])
@@ -78,18 +96,34 @@ def process_partition(folder: str, store_root: str, sensor: str, params: Params 
     return write_session(store_root, sensor, a, source=f"{Path(folder).parent.name}/{Path(folder).name}")
 
 
-def run(root: str | Path, store_root: str | Path, params: Params = Params(), client=None) -> list[dict]:
+def run(root: str | Path, store_root: str | Path, params: Params = Params(), client=None,
+        progress: bool = False, on_wait=None) -> list[dict]:
     """Roll up every partition under ``root`` into the store at ``store_root`` (created if
     missing). ``client``: a ``dask.distributed.Client`` (None = embedded, in this process).
-    Returns the manifest entries. Raises StoreError before any work if a partition's session
-    would overlap one already stored."""
+    Workers write new session files only (no lock needed: names are content hashes); the client
+    then registers and compacts them in one commit under the store's lock
+    (:meth:`HeatStore.register`), refusing all of them if one overlaps a stored session.
+    ``on_wait(message)`` is called if another writer holds the store's lock. Returns the
+    manifest entries."""
+    from tqdm import tqdm
+
     parts = partitions(root)
-    store = HeatStore(store_root, create=not (Path(store_root) / "manifest.json").exists())
+    store = HeatStore(store_root, create=True)
+    store.on_wait = on_wait
     args = [(str(d), str(store_root), s) for s, _, d in parts]
+    bar = tqdm(total=len(args), desc="partitions", unit="part", disable=not progress)
     if client is None:
-        entries = [process_partition(*a, params) for a in args]
+        entries = []
+        for a in args:
+            entries.append(process_partition(*a, params))
+            bar.update()
     else:
+        from dask.distributed import as_completed
+
         futures = client.map(process_partition, *zip(*args), params=params, pure=False) if args else []
+        for _ in as_completed(futures):
+            bar.update()
         entries = client.gather(futures)
-    store.register(entries)
+    bar.close()
+    store.register(sorted(entries, key=lambda e: (e["sensor"], e["first_s"])), progress=progress)
     return entries

@@ -4,6 +4,13 @@ The raw count is the number of foreground blobs in a frame (or blob area / ``per
 :class:`activation.Params`). The debounced count changes only when a new raw value has held for
 ``debounce_s`` seconds; each unit of change is one ``entered`` or ``left`` event, time-stamped
 at the frame where the new value began.
+
+Home Assistant: :func:`discovery_messages` are the retained MQTT discovery configs Home
+Assistant reads (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery; topic
+``<prefix>/<component>/<node_id>/<object_id>/config``): per area (the whole view, and each zone) a
+``binary_sensor`` with ``device_class: occupancy`` (``ON``/``OFF``) and a people-count ``sensor``
+(``state_class: measurement``), all of one device ``tinyheat_<sensor>``, with an availability
+topic (``online``; ``offline`` as the MQTT last will).
 """
 from __future__ import annotations
 
@@ -84,11 +91,72 @@ class MqttError(RuntimeError):
     """The broker could not be reached or did not acknowledge; the message says why."""
 
 
+def _slug(text: str) -> str:
+    """Home Assistant object / node id: letters, digits, ``_`` and ``-`` only."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "_"
+
+
+def zone_counts(masks: np.ndarray, zones, min_blob_px: int = 3) -> dict[str, np.ndarray]:
+    """People per frame in each zone: foreground blobs (8-connected, at least ``min_blob_px``
+    pixels) of ``masks`` bool (N, H, W) whose centroid lies in the zone's pixels (column ``c``
+    spans ``c - 0.5 .. c + 0.5``). Returns {zone name: int64 (N,)}."""
+    from scipy import ndimage
+
+    struct = np.zeros((3, 3, 3), bool)
+    struct[1] = True
+    lab, n = ndimage.label(np.asarray(masks, bool), structure=struct)
+    out = {}
+    if n == 0:
+        return {z.name: np.zeros(len(masks), np.int64) for z in zones}
+    idx = np.arange(1, n + 1)
+    area = ndimage.sum_labels(masks, lab, idx)
+    com = np.array(ndimage.center_of_mass(masks, lab, idx)).reshape(n, 3)
+    keep = area >= min_blob_px
+    f, y, x = com[keep, 0].round().astype(np.int64), com[keep, 1], com[keep, 2]
+    for z in zones:
+        inside = (x >= z.x0 - 0.5) & (x < z.x1 + 0.5) & (y >= z.y0 - 0.5) & (y < z.y1 + 0.5)
+        out[z.name] = np.bincount(f[inside], minlength=len(masks)).astype(np.int64)
+    return out
+
+
+def discovery_messages(sensor: str, topic: str, zones=(), prefix: str = "homeassistant") -> list[tuple[str, bytes]]:
+    """Home Assistant MQTT discovery configs (topic, JSON payload), to publish retained: for the
+    whole view and each zone name, ``binary_sensor`` (occupancy, state ``{area}/occupancy`` ON/OFF)
+    and ``sensor`` (people, state ``{area}/people``), where ``area`` is ``topic`` or
+    ``{topic}/zone/{name}``; availability on ``{topic}/availability``."""
+    node = _slug(f"tinyheat_{sensor}")
+    device = {"identifiers": [node], "name": f"tinyheat {sensor}", "manufacturer": "tinyheat",
+              "model": "thermal-array occupancy (MLX90640)"}
+    out = []
+    for zone in [None, *zones]:
+        area = topic if zone is None else f"{topic}/zone/{zone}"
+        oid = "all" if zone is None else _slug(f"zone_{zone}")
+        label = sensor if zone is None else f"{sensor} {zone}"
+        common = {"availability_topic": f"{topic}/availability", "payload_available": "online",
+                  "payload_not_available": "offline", "device": device, "qos": 1}
+        out.append((f"{prefix}/binary_sensor/{node}/{oid}_occupancy/config", json.dumps({
+            "name": f"{label} occupancy", "unique_id": f"{node}_{oid}_occupancy", "device_class": "occupancy",
+            "state_topic": f"{area}/occupancy", "payload_on": "ON", "payload_off": "OFF", **common}).encode()))
+        out.append((f"{prefix}/sensor/{node}/{oid}_people/config", json.dumps({
+            "name": f"{label} people", "unique_id": f"{node}_{oid}_people", "state_topic": f"{area}/people",
+            "unit_of_measurement": "people", "state_class": "measurement", "icon": "mdi:account-group",
+            **common}).encode()))
+    return out
+
+
 def publish(events, *, broker: str, sensor: str, topic: str | None = None, timeout_s: float = 10.0,
+            home_assistant: bool = False, zone_events: dict | None = None, prefix: str = "homeassistant",
             local: bool = False) -> int:
-    """Publish each event to ``{topic}/event`` (QoS 1) and the final count to ``{topic}/people``
-    (retained); ``topic`` defaults to ``tinyheat/{sensor}``; ``broker`` is ``host[:port]`` (1883).
-    Returns the number of messages acknowledged. Raises MqttError."""
+    """Publish each event to ``{topic}/event`` (QoS 1), and each count change to
+    ``{topic}/people`` and ``{topic}/occupancy`` (``ON`` when people > 0), retained, so the last
+    ones are the final state; ``topic`` defaults to ``tinyheat/{sensor}``; ``broker`` is
+    ``host[:port]`` (1883). ``zone_events`` {zone name: events of :func:`debounce`} are published
+    the same way under ``{topic}/zone/{name}/``. ``home_assistant``: first the retained discovery
+    configs (:func:`discovery_messages`) and ``online`` on ``{topic}/availability`` (retained;
+    the last will sets ``offline`` if the connection drops). Returns the number of messages
+    acknowledged. ``local``: event times are a wall clock of unknown zone (no ``Z``). Raises MqttError."""
     import paho.mqtt.client as mqtt
 
     host, _, port = broker.partition(":")
@@ -97,16 +165,30 @@ def publish(events, *, broker: str, sensor: str, topic: str | None = None, timeo
     except ValueError:
         raise MqttError(f"broker {broker!r}: port is not a number") from None
     topic = topic or f"tinyheat/{sensor}"
+    zone_events = zone_events or {}
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tinyheat-{sensor}")
+    if home_assistant:
+        c.will_set(f"{topic}/availability", b"offline", qos=1, retain=True)
     try:
         c.connect(host, port_n, keepalive=30)
     except OSError as e:
         raise MqttError(f"cannot reach MQTT broker {host}:{port_n} ({e})") from None
     c.loop_start()
     try:
-        infos = [c.publish(f"{topic}/event", event_payload(sensor, e, local), qos=1) for e in events]
-        last = events[-1][2] if events else 0
-        infos.append(c.publish(f"{topic}/people", str(last).encode(), qos=1, retain=True))
+        infos = []
+        if home_assistant:
+            infos += [c.publish(t, p, qos=1, retain=True) for t, p in discovery_messages(sensor, topic, zone_events,
+                                                                                          prefix)]
+            infos.append(c.publish(f"{topic}/availability", b"online", qos=1, retain=True))
+        for area, evs, with_events in [(topic, events, True)] + [(f"{topic}/zone/{z}", e, False)
+                                                                 for z, e in zone_events.items()]:
+            for e in evs:
+                if with_events:
+                    infos.append(c.publish(f"{area}/event", event_payload(sensor, e, local), qos=1))
+                infos.append(c.publish(f"{area}/people", str(e[2]).encode(), qos=1, retain=True))
+            last = evs[-1][2] if evs else 0
+            infos.append(c.publish(f"{area}/people", str(last).encode(), qos=1, retain=True))
+            infos.append(c.publish(f"{area}/occupancy", b"ON" if last > 0 else b"OFF", qos=1, retain=True))
         for i in infos:
             i.wait_for_publish(timeout_s)
             if not i.is_published():
