@@ -26,7 +26,7 @@ OUTPUTS = ("tracks.csv", "series.png", "summary.json", "overlay.gif", "accuracy.
               help="Ground-truth CSV (frame,pid,x,y,truth_p95_degC); default SESSION/ground_truth.csv if present.")
 @click.option("--force", is_flag=True, help="Replace existing outputs in --out.")
 def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frames, truth, force):
-    """Find heads/faces in every frame of SESSION, track them, and write one temperature series per
+    """Find heads/faces in every frame of SESSION (a session, or any file `import-session` reads), track them, and write one temperature series per
     track (max, p95, mean; Hampel-filtered outliers marked; drift-corrected by a reference region)."""
     import numpy as np
     from tqdm import tqdm
@@ -42,7 +42,12 @@ def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frame
     if clash and not force:
         raise click.ClickException(f"{out} already has {', '.join(clash)}; use --force to replace")
     try:
-        s = read_session(session)
+        if session.is_file() and session.suffix.lower() != ".npz":  # a CSV / FLIR file: import in memory
+            from ..session.importers import import_any
+
+            s = import_any(session)
+        else:
+            s = read_session(session)
         frames = s.frames
         region = parse_region(reference, frames.shape[1:]) if reference else None
     except (SessionError, ValueError) as e:
