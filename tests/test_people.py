@@ -68,8 +68,8 @@ def test_full_resolution_faces():
     truth = [(p, r) for p, r in truth if 0 <= p[0] < 32 and 0 <= p[1] < 24]
     assert len(dets) == len(truth) >= 2
     for (px, py), r in truth:
-        d = min(dets, key=lambda d: np.hypot(d.x / 20 - px, d.y / 20 - py))
-        assert np.hypot(d.x - 20 * px, d.y - 20 * py) < 0.25 * r   # within a quarter of the head radius
+        d = min(dets, key=lambda d: np.hypot(d.head_x / 20 - px, d.head_y / 20 - py))
+        assert np.hypot(d.head_x - 20 * px, d.head_y - 20 * py) < 0.25 * r   # within a quarter of the head radius
         assert 0.5 * r < d.major / 2 < 1.5 * r and d.t_max > 33.5
 
 

@@ -40,7 +40,7 @@ def find_people(frames: np.ndarray, t_ms: np.ndarray, reference: tuple[int, int,
     bgimg = background_image(frames) if background == "session" else None
     it = progress(frames) if progress else frames
     dets = [detect(f, det_cfg, static=st, background=bgimg) for f in it]
-    tracks = track(dets, frames.shape[2], trk_cfg)
+    tracks = track(dets, frames.shape[2], trk_cfg, t_ms=t_ms)
     if reference is None:
         occ = np.zeros(frames.shape[1:], bool)
         for tk in tracks:

@@ -9,17 +9,18 @@ column             unit       meaning
 track              -          track id (1..)
 frame              -          frame index in the session
 t_ms               ms         time since the session start
-x, y               px         head centre (column, row; pixel centres at .5)
-area               px         head region size
-major, minor       px         fitted ellipse axes
-t_max, t_p95,      degC       max, 95th percentile and mean temperature of the head region
-t_mean
+x, y               px         body centre (warmth-weighted; column, row; pixel centres at .5)
+area               px         body region size
+major, minor       px         fitted ellipse axes of the head (the body's warmest cap)
+t_max, t_p95,      degC       max, skin temperature (mean of the body's 3 x scale^2 warmest
+t_mean                        pixels, :mod:`tinyheat.people.detect`) and mean of the body region
 p95_outlier        bool       t_p95 flagged by the Hampel filter (kept, marked)
 p95_filtered       degC       t_p95 with outliers replaced by the window median
 ref_degC           degC       median of the reference region in this frame
 p95_corrected      degC       p95_filtered - (ref_degC - ref_start): the reference's change since
                               the session start (ref_start = median over its first 5 % of frames,
                               at least 5) is the room/camera drift removed
+head_x, head_y     px         head centre (the body's warmest cap)
 =================  =========  ==========================================================
 
 Hampel filter (Hampel 1974; Pearson et al. 2016, "Generalized Hampel filters"): a value is an
@@ -129,7 +130,8 @@ def track_table(tracks: list[Track], t_ms: np.ndarray, ref: np.ndarray | None = 
                          "y": round(d.y, 3), "area": d.area, "major": round(d.major, 3),
                          "minor": round(d.minor, 3), "t_max": d.t_max, "t_p95": d.t_p95, "t_mean": d.t_mean,
                          "p95_outlier": bool(flag[j]), "p95_filtered": float(filt[j]), "ref_degC": r,
-                         "p95_corrected": float(filt[j] - (r - ref_med)) if np.isfinite(r) else np.nan})
+                         "p95_corrected": float(filt[j] - (r - ref_med)) if np.isfinite(r) else np.nan,
+                         "head_x": round(d.head_x, 3), "head_y": round(d.head_y, 3)})
     cols = ["track", "frame", "t_ms", "x", "y", "area", "major", "minor", "t_max", "t_p95", "t_mean",
-            "p95_outlier", "p95_filtered", "ref_degC", "p95_corrected"]
+            "p95_outlier", "p95_filtered", "ref_degC", "p95_corrected", "head_x", "head_y"]
     return pd.DataFrame(rows, columns=cols)
