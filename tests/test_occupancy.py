@@ -123,3 +123,20 @@ def test_debounce_ignores_flicker_shorter_than_the_debounce_time():
     stable, events = debounce(raw, ms, debounce_s=1.0)
     assert [(t, k) for t, k, _ in events] == [(4000, "entered"), (4000, "entered"), (9000, "left"), (9000, "left")]
     assert stable[:40].max() == 0 and (stable[40:90] == 2).all()
+
+
+def test_person_aware_background_keeps_a_seated_person_and_absorbs_a_heater_and_a_warm_chair():
+    """A person walks in and sits still for 100 s (absorb_s 15 s): still counted; a heater that
+    appears in place and the warm chair the person leaves behind are absorbed within ~absorb_s."""
+    sitter = synth.Person(((5, -2, 12), (10, 8, 12), (110, 8, 12), (116, 34, 12)), radius_px=1.8)
+    heater = synth.StaticObject(20, 26, 2, 29, 4, 5.0)
+    chair = synth.StaticObject(116, 7, 11, 9, 13, 3.0)   # where he sat, warm after he leaves
+    rec, truth = synth.scene(170, fps=4, people=(sitter,), objects=(heater, chair), drift_degC_per_h=0, seed=11)
+    t = rec.t_ms / 1000
+    a = activation(rec.frames, rec.epoch_ms, Params(absorb_s=15))
+    seated = (t >= 12) & (t < 110)
+    assert (a.people[seated] >= 1).mean() > 0.98                     # held: never absorbed
+    assert a.people[(t >= 20 + 3 * 15) & (t < 110)].max() == 1       # the heater is not a second person
+    assert a.people[t >= 116 + 3 * 15].max() == 0                    # the chair is absorbed after he left
+    off = activation(rec.frames, rec.epoch_ms, Params(absorb_s=15, hold_travel_px=None))
+    assert (off.people[seated] >= 1).mean() < 0.6                    # without holding he is absorbed

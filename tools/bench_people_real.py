@@ -21,7 +21,9 @@ Columns, per recording (in-view = labelled frames; den: frames 2040..end):
   there (must be 0);
 - ``iqr_raw`` / ``iqr_cor``: IQR (K) of the longest track's p95 series, Hampel-filtered raw vs
   drift-corrected; ``still_iqr``: largest per-segment IQR (K) of the filtered series over still
-  segments (ceiling: sit, lying, sleeping, falled; den: frames 2102..end) of >= 20 frames;
+  segments (ceiling: sit, lying, sleeping, falled; den: frames 2102..end), counting the frames
+  whose body centre is within 1.5 px (x width / 32) of the segment's median centre (a "lying"
+  label also covers lying down), when at least 20;
   ``ref``: the reference region and how it was chosen;
 - ``fps``: frames per second of the people step (detection + tracking + series, no I/O), one
   process, one core.
@@ -70,7 +72,7 @@ def _iqr(x) -> float:
     return float(np.subtract(*np.percentile(x, [75, 25]))) if len(x) >= 4 else float("nan")
 
 
-def people_metrics(tab, n: int, inview: np.ndarray, still) -> dict:
+def people_metrics(tab, n: int, inview: np.ndarray, still, width: int = 32) -> dict:
     tracks = int(tab.track.nunique()) if len(tab) else 0
     rows = np.bincount(tab.frame, minlength=n)[:n] if len(tab) else np.zeros(n, int)
     iv = np.flatnonzero(inview)
@@ -99,6 +101,10 @@ def people_metrics(tab, n: int, inview: np.ndarray, still) -> dict:
     for a, b in still:
         if b - a >= 20 and len(tab):
             g = tab[(tab.frame >= a) & (tab.frame < b)]
+            # still = the body centre within 1.5 px (x width/32) of the segment's median centre
+            # (a "lying" label also covers lying down)
+            sc = 1.5 * width / 32
+            g = g[np.hypot(g.x - g.x.median(), g.y - g.y.median()) <= sc]
             if len(g) >= 20:
                 seg_iqr.append(_iqr(g.p95_filtered))
     return {"tracks": tracks, "idsw": idsw, "det": float(np.mean(rows[iv] >= 1)) if len(iv) else float("nan"),
@@ -161,7 +167,7 @@ def main():
                 raise SystemExit(f"people {path}: {r.output}")
             summary = json.loads((out / "summary.json").read_text())
             tab = pd.read_csv(out / "tracks.csv")
-            m = {"recording": name, "frames": len(s.frames), **people_metrics(tab, len(s.frames), inview, still)}
+            m = {"recording": name, "frames": len(s.frames), **people_metrics(tab, len(s.frames), inview, still, s.frames.shape[2])}
             counts, events = Path(tmp) / f"{name}-counts.csv", Path(tmp) / f"{name}-events.csv"
             extra = ["--start", "2021-12-14T00:00:00Z"] if is_den else []  # the den file has no wall clock
             r = CliRunner().invoke(cli, ["occupancy", str(path), "--counts", str(counts), "--events", str(events)] + extra)

@@ -13,7 +13,7 @@ up changes shape and the centre jumps). A track not matched
 survives ``max_missed`` frames (coasting: a person at the edge of the view, a missed frame).
 
 An unmatched detection that lies, for at least ``split_frac`` of its area, where the body of a
-track matched in this frame was one frame earlier is a split of that body (a lying person seen
+track matched in this frame was in its last ``split_frames`` frames is a split of that body (a lying person seen
 as head and legs), not a new person: no track is started for it.
 New tracks are tentative until matched ``n_init`` times in a row (SORT / DeepSORT convention).
 
@@ -49,7 +49,8 @@ class TrackerConfig:
     max_missed: int = 10        #: frames a track coasts without a detection
     n_init: int = 2             #: matches in a row before a new track is confirmed
     split_px: float = 1.5       #: offline: a track starting this close to where one ended is its continuation
-    split_frac: float = 0.5     #: an unmatched body this much inside a matched body of the last frame is its split
+    split_frac: float = 0.5     #: an unmatched body this much inside a matched track's recent footprint is its split
+    split_frames: int = 8       #: the footprint: union of the track's last this many bodies
     stitch_s: float = 4.0       #: offline: join tracks with a gap up to this long, s
     max_speed_px_s: float = 25.0 #: offline: fastest walk across the view, pixels/s x scale
     min_frames: int = 4         #: shorter tracks are dropped
@@ -91,11 +92,23 @@ def _touch(a: Detection, b: Detection, px: float) -> bool:
     return float(np.hypot(a.x - b.x, a.y - b.y)) <= px + np.sqrt((a.area + b.area) / np.pi)
 
 
-def _covered(d: Detection, prev: Detection, frac: float) -> bool:
-    """True when at least ``frac`` of ``d``'s body lies where ``prev``'s body was."""
-    if d.mask is None or prev.mask is None:
-        return float(np.hypot(d.x - prev.x, d.y - prev.y)) ** 2 * np.pi <= prev.area
-    return bool((d.mask & prev.mask).sum() >= frac * d.area)
+def _footprint(t: Track, n: int):
+    """Union of the track's last ``n`` body masks (or its last detection when masks are absent)."""
+    masks = [d.mask for d in t.dets[-n:] if d.mask is not None]
+    if not masks:
+        return t.dets[-1]
+    return np.logical_or.reduce(masks) if len(masks) > 1 else masks[0]
+
+
+def _covered(d: Detection, fp, frac: float) -> bool:
+    """True when at least ``frac`` of ``d``'s body lies inside the footprint ``fp`` (a bool mask,
+    or a Detection: inside its area-equivalent disc)."""
+    if isinstance(fp, Detection) or d.mask is None:
+        p = fp if isinstance(fp, Detection) else None
+        if p is None:
+            return False
+        return float(np.hypot(d.x - p.x, d.y - p.y)) ** 2 * np.pi <= p.area
+    return bool((d.mask & fp).sum() >= frac * d.area)
 
 
 def track(dets_per_frame: list[list[Detection]], width: int = 32, cfg: TrackerConfig = TrackerConfig(),
@@ -128,7 +141,7 @@ def track(dets_per_frame: list[list[Detection]], width: int = 32, cfg: TrackerCo
             pairs = [(r, c) for r, c in zip(rows, cols) if cost[r, c] < _BIG]
         matched_t = {r for r, _ in pairs}
         matched_d = {c for _, c in pairs}
-        before = [live[r].dets[-1] for r, _ in pairs]  # the matched bodies one frame ago
+        before = [_footprint(live[r], cfg.split_frames) for r, _ in pairs]  # where the matched bodies were
         for r, c in pairs:  # update
             t, d = live[r], dets[c]
             S = _H @ t.P @ _H.T + R
@@ -153,7 +166,7 @@ def track(dets_per_frame: list[list[Detection]], width: int = 32, cfg: TrackerCo
         for b, d in enumerate(dets):
             if b in matched_d:
                 continue
-            if any(_covered(d, o, cfg.split_frac) for o in before):
+            if any(_covered(d, fp, cfg.split_frac) for fp in before):
                 continue  # a split of a body that is already tracked
             live.append(_start(next_id, i, d, cfg.r_px * scale))
             next_id += 1
