@@ -134,3 +134,22 @@ def test_real_den_recording_person_walks_in_and_stays(shared_datasets):
     spans = res.table.groupby("track").frame.agg(["min", "max"])
     assert len(spans) <= 3                               # one person, at most a couple of restarts
     assert 2030 <= idx[spans["min"].min()] <= 2110 and idx[spans["max"].max()] >= 4390
+
+
+def test_drift_reference_is_refused_when_unstable_and_a_noisier_correction_is_not_applied():
+    from tinyheat.people.analyze import choose_reference
+
+    rng = np.random.default_rng(3)
+    f = (22 + rng.normal(0, 0.1, (60, 24, 32))).astype(np.float32)
+    occ = np.ones((24, 32), bool)
+    assert choose_reference(f, occ) == (None, "none: every candidate region was covered by a person at some time")
+    g = f.copy()
+    g[1::2, :4, :4] += 3.0                                # a flickering corner given by the user
+    region, why = choose_reference(g, np.zeros((24, 32), bool), (0, 0, 4, 4))
+    assert region is None and "not stable" in why
+    # a reference that warms while the person does not: the correction would add error -> not applied
+    from tinyheat.people.analyze import _noisier
+
+    tab = pd.DataFrame({"track": 1, "p95_filtered": 34 + rng.normal(0, 0.1, 50)})
+    tab["p95_corrected"] = tab.p95_filtered - np.linspace(0, 2, 50)
+    assert _noisier(tab) and not _noisier(tab.assign(p95_corrected=tab.p95_filtered + 0.5))

@@ -174,7 +174,7 @@ def main():
             if r.exit_code:
                 raise SystemExit(f"occupancy {path}: {r.output}")
             m.update(occupancy_metrics(counts, events, inview, is_den))
-            m["ref"] = f"{summary.get('reference_source')} {','.join(map(str, summary.get('reference', [])))}"
+            m["ref"] = f"{summary.get('reference_source')} {','.join(map(str, summary.get('reference') or []))}"
             m["fps"] = fps
             results.append(m)
             print(json.dumps(m), flush=True)

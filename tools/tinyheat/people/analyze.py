@@ -13,12 +13,13 @@ from .track import Track, TrackerConfig, track
 @dataclass
 class PeopleResult:
     """``tracks``; ``table`` (tidy DataFrame, :mod:`tinyheat.people.series`); ``reference`` region
-    (x0, y0, x1, y1) and how it was chosen; ``ref`` (N,) degC; ``static`` (H, W) bool mask;
+    (x0, y0, x1, y1) or None (refused) and a sentence on how it was chosen (and whether it was
+    applied: a correction that makes the series noisier than raw is not); ``ref`` (N,) degC; ``static`` (H, W) bool mask;
     ``detections`` per frame."""
 
     tracks: list[Track]
     table: object
-    reference: tuple[int, int, int, int]
+    reference: tuple[int, int, int, int] | None
     reference_source: str
     ref: np.ndarray
     static: np.ndarray
@@ -29,7 +30,8 @@ def find_people(frames: np.ndarray, t_ms: np.ndarray, reference: tuple[int, int,
                 det_cfg: DetectorConfig = DetectorConfig(), trk_cfg: TrackerConfig = TrackerConfig(),
                 progress=None, background: str = "auto") -> PeopleResult:
     """Detect, track and measure heads in ``frames`` (N, H, W) degC with times ``t_ms`` (N,).
-    ``reference``: control region (x0, y0, x1, y1) or None for the most stable background patch.
+    ``reference``: control region (x0, y0, x1, y1) or None for the most stable background patch
+    that no person ever covered (:func:`choose_reference`).
     ``background``: ``session`` subtracts :func:`background_image` (people who move), ``frame``
     only each frame's median (a person who never leaves, single images); ``auto`` = session
     when there are at least 20 frames."""
@@ -41,17 +43,57 @@ def find_people(frames: np.ndarray, t_ms: np.ndarray, reference: tuple[int, int,
     it = progress(frames) if progress else frames
     dets = [detect(f, det_cfg, static=st, background=bgimg) for f in it]
     tracks = track(dets, frames.shape[2], trk_cfg, t_ms=t_ms)
-    if reference is None:
-        occ = np.zeros(frames.shape[1:], bool)
-        for tk in tracks:
-            for d in tk.dets:
-                occ |= d.mask
-        occ |= st
-        reference, src = auto_reference(frames, occ), "auto"
-    else:
-        src = "given"
-    ref = reference_signal(frames, reference)
-    for tk in tracks:  # free the masks: the table keeps what is needed
+    occ = st.copy()
+    for tk in tracks:  # every body a track ever covered: no reference there
         for d in tk.dets:
+            if d.mask is not None:
+                occ |= d.mask
+    reference, src = choose_reference(frames, occ, reference)
+    ref = reference_signal(frames, reference) if reference is not None else np.full(len(frames), np.nan)
+    table = track_table(tracks, t_ms, ref)
+    if reference is not None and len(table) and _noisier(table):
+        src += "; not applied: the corrected series was noisier than the raw one"
+        table = track_table(tracks, t_ms, ref, apply=False)
+    for ds in dets:  # free the masks: the table keeps what is needed
+        for d in ds:
             d.mask = None
-    return PeopleResult(tracks, track_table(tracks, t_ms, ref), tuple(reference), src, ref, st, dets)
+    return PeopleResult(tracks, table, tuple(reference) if reference is not None else None, src, ref, st, dets)
+
+
+def choose_reference(frames: np.ndarray, occupied: np.ndarray, given=None, max_step_k: float = 1.0):
+    """The drift-control region and a sentence on how it was chosen: ``given`` (x0, y0, x1, y1)
+    as is, else :func:`auto_reference` among pixels no person ever covered (``occupied`` (H, W)
+    bool). A region is refused (None) when there is none, or when its signal is not stable:
+    the 95th percentile of its frame-to-frame change above ``max_step_k`` K (something moves or
+    flickers there; slow drift changes consecutive frames by hundredths of a kelvin)."""
+    if given is not None:
+        region, src = tuple(given), "given"
+    else:
+        region = auto_reference(frames, occupied)
+        if region is None:
+            return None, "none: every candidate region was covered by a person at some time"
+        src = "auto"
+    if len(frames) > 2:
+        sig = reference_signal(frames, region)
+        step = np.abs(np.diff(sig))
+        step = step[np.isfinite(step)]
+        p95 = float(np.percentile(step, 95)) if step.size else np.inf
+        if p95 > max_step_k:
+            return None, (f"none: region {','.join(map(str, region))} ({src}) is not stable "
+                          f"(95th percentile frame-to-frame change {p95:.2f} K > {max_step_k} K)")
+    return region, src
+
+
+def _noisier(table) -> bool:
+    """True when the drift-corrected series is noisier than the raw (Hampel-filtered) one:
+    summed over tracks, its interquartile range is larger (the reference moved with something
+    other than the room and camera)."""
+    def iqr(x):
+        x = np.asarray(x, float)
+        x = x[np.isfinite(x)]
+        return float(np.subtract(*np.percentile(x, [75, 25]))) if len(x) >= 4 else 0.0
+
+    groups = [g for _, g in table.groupby("track")]
+    raw = sum(iqr(g.p95_filtered) for g in groups)
+    cor = sum(iqr(g.p95_corrected) for g in groups)
+    return cor > raw

@@ -14,7 +14,7 @@ OUTPUTS = ("tracks.csv", "series.png", "summary.json", "overlay.gif", "accuracy.
 @click.argument("session", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for tracks.csv, series.png, summary.json, overlay.gif (and accuracy.json).")
-@click.option("--reference", default=None, help="Control region x0,y0,x1,y1 (pixels; default: most stable background patch).")
+@click.option("--reference", default=None, help="Drift-control region x0,y0,x1,y1 (pixels; default: the most stable patch no person ever covered; refused when none is stable).")
 @click.option("--delta", "delta_k", type=click.FloatRange(min=0.1), default=None,
               help="Warm threshold above the frame median, K (default: from the frame's noise, >= 1 K).")
 @click.option("--gate", "gate_px", type=click.FloatRange(min=0.5), default=4.0, show_default=True,
@@ -62,7 +62,7 @@ def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frame
     res.table.to_csv(out / "tracks.csv", index=False, float_format="%.3f")
     plot_series(res.table, s.t_ms, res.ref, res.reference, out / "series.png", title=str(session.name))
     summary = {"session": str(session), "frames": int(len(frames)), "resolution": list(frames.shape[1:]),
-               "tracks": int(len(res.tracks)), "reference": list(res.reference),
+               "tracks": int(len(res.tracks)), "reference": list(res.reference) if res.reference else None,
                "reference_source": res.reference_source, "static_pixels": int(res.static.sum()),
                "detections": int(sum(len(d) for d in res.detections)), "seconds_find": round(t_find, 3),
                "outliers_marked": int(res.table["p95_outlier"].sum()) if len(res.table) else 0,
@@ -91,6 +91,9 @@ def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frame
                progress=lambda it: tqdm(it, unit="frame", leave=False, desc="overlay"))
         summary["seconds_overlay"] = round(time.perf_counter() - t1, 3)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    click.echo(f"{len(res.tracks)} tracks in {len(frames)} frames ({t_find:.1f} s); reference "
-               f"{res.reference_source} {','.join(map(str, res.reference))}; wrote {out}/tracks.csv, series.png"
-               + (", overlay.gif" if overlay else ""))
+    where = ",".join(map(str, res.reference)) if res.reference else ""
+    click.echo(f"{len(res.tracks)} tracks in {len(frames)} frames ({t_find:.1f} s); drift reference "
+               f"x0,y0,x1,y1 {where} ({res.reference_source})" if where else
+               f"{len(res.tracks)} tracks in {len(frames)} frames ({t_find:.1f} s); drift reference "
+               f"{res.reference_source}: series not drift-corrected")
+    click.echo(f"wrote {out}/tracks.csv, series.png" + (", overlay.gif" if overlay else ""))
