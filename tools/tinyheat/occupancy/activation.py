@@ -1,10 +1,14 @@
 """Background model, per-frame foreground masks and per-second activation maps.
 
+Person-aware: pixels under a blob that walked in (a person) are not absorbed while it lives;
+a blob that appears in place is (the absorption rule: ``datasets/HEATMAP.md`` section 2,
+:meth:`ActivationEngine._follow`).
+
 Background: per pixel, the running **median of the per-second median frames of the last
 ``2 * absorb_s`` seconds** (causal; at most 32 samples, recomputed when one is added, so long windows keep one second in every
 ``ceil(2 * absorb_s / 32)``). A slow room drift is followed with a lag of about ``absorb_s``; a static warm
 object that appears is absorbed once it has been there for more than half the window, i.e. after
-about ``absorb_s`` seconds (a person who stays still that long is absorbed too, by design). The
+about ``absorb_s`` seconds (a person who walked in and stays still is held, see above). The
 first second of a recording is its own background (start recordings with the scene empty for a
 few seconds for a clean start); the window starts full of it, so the absorption time is
 ``absorb_s`` from the first second on.

@@ -41,7 +41,9 @@ def find_people(frames: np.ndarray, t_ms: np.ndarray, reference: tuple[int, int,
         background = "session" if len(frames) >= 20 else "frame"
     bgimg = background_image(frames) if background == "session" else None
     it = progress(frames) if progress else frames
-    dets = [detect(f, det_cfg, static=st, background=bgimg) for f in it]
+    # session mode: the background image already cancels static sources; masking them as well
+    # would cut a person who lies or sits still for most of the session
+    dets = [detect(f, det_cfg, static=None if bgimg is not None else st, background=bgimg) for f in it]
     tracks = track(dets, frames.shape[2], trk_cfg, t_ms=t_ms)
     occ = st.copy()
     for tk in tracks:  # every body a track ever covered: no reference there

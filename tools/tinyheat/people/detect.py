@@ -79,7 +79,7 @@ class DetectorConfig:
     core_sigma: float = 2.0         #: ... and this many robust sigmas of the smoothed frame
     smooth_px: float = 0.8          #: Gaussian sigma, pixels x scale
     max_degC: float = 45.0          #: warmer pixels are not skin or clothing (a kettle, a lamp)
-    head_k: float | None = None     #: head = body pixels within head_k of the body's peak (None: auto)
+    head_k: float | None = None     #: head = body pixels within head_k of the body's peak (None: 30 % of its height, >= 0.5 K)
     min_sep_px: float = 5.0         #: two people's peaks are at least this far apart, pixels x scale
     min_body_px: float = 6.0        #: smallest body, pixels x scale^2 (also each part of a split)
     saddle_k: float = 0.8           #: a split needs a valley this deep below the lower peak, K
@@ -207,6 +207,9 @@ def detect(frame: np.ndarray, cfg: DetectorConfig = DetectorConfig(), static: np
     return out
 
 
+_DEBUG = False  # print the split decisions (development aid)
+
+
 def _split(region: np.ndarray, sm: np.ndarray, peaks: np.ndarray, low: float, min_body: float,
            cfg: DetectorConfig) -> list[np.ndarray]:
     """Watershed of one warm region from its peaks, then merge neighbouring basins back unless
@@ -248,6 +251,8 @@ def _split(region: np.ndarray, sm: np.ndarray, peaks: np.ndarray, low: float, mi
             lower = min(top[a], top[best])
             deep = lower - best_saddle >= max(cfg.saddle_k, cfg.saddle_rel * (lower - low))
             big = parts[a].sum() >= min_body and parts[best].sum() >= min_body
+            if _DEBUG:
+                print("pair", a, best, "tops", top[a], top[best], "saddle", best_saddle, "deep", deep, "big", big)
             if not (deep and big):
                 keep, drop = (best, a) if top[best] >= top[a] else (a, best)
                 parts[keep] = parts[keep] | parts.pop(drop)
@@ -271,7 +276,7 @@ def _measure(body: np.ndarray, sm: np.ndarray, fine: np.ndarray, ff: np.ndarray,
     vals = ff[rr, cc]
     j = int(np.argmax(fine[rr, cc]))
     peak = float(fine[rr[j], cc[j]])
-    hk = cfg.head_k if cfg.head_k is not None else max(0.5, 0.45 * (peak - low))
+    hk = cfg.head_k if cfg.head_k is not None else max(0.5, 0.3 * (peak - low))
     cap = np.zeros_like(body)
     sel = fine[rr, cc] >= peak - hk
     cap[rr[sel], cc[sel]] = True
