@@ -80,11 +80,11 @@ class DetectorConfig:
     smooth_px: float = 0.8          #: Gaussian sigma, pixels x scale
     max_degC: float = 45.0          #: warmer pixels are not skin or clothing (a kettle, a lamp)
     head_k: float | None = None     #: head = body pixels within head_k of the body's peak (None: 30 % of its height, >= 0.5 K)
-    min_sep_px: float = 5.0         #: two people's peaks are at least this far apart, pixels x scale
+    min_sep_px: float = 4.0         #: two people's peaks are at least this far apart, pixels x scale
     min_body_px: float = 6.0        #: smallest body, pixels x scale^2 (also each part of a split)
     saddle_k: float = 0.8           #: a split needs a valley this deep below the lower peak, K
     merge_px: float = 1.0           #: warm fragments this close (pixels x scale) are one region
-    saddle_rel: float = 0.35        #: ... and this fraction of the lower peak's height above the threshold
+    saddle_rel: float = 0.3         #: ... and this fraction of the lower peak's height above the threshold
     static_frac: float = 0.8        #: warm in this fraction of frames = static source
     top_px: float = 3.0             #: body temperature = mean of its top_px x scale^2 warmest pixels
     max_area_frac: float = 0.5      #: a region larger than this fraction of the frame is not a person
