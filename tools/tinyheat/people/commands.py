@@ -56,7 +56,7 @@ def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frame
         raise click.ClickException(f"{session}: no frames")
     t0 = time.perf_counter()
     res = find_people(frames, s.t_ms, region, DetectorConfig(delta_k=delta_k), TrackerConfig(gate_px=gate_px),
-                      progress=lambda it: tqdm(it, unit="frame", leave=False, desc="heads"))
+                      progress=lambda it: tqdm(it, unit="frame", leave=False, desc="people"))
     t_find = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     res.table.to_csv(out / "tracks.csv", index=False, float_format="%.3f")
