@@ -200,3 +200,15 @@ def test_bad_input_right_result_or_one_line_error(tmp_path):
     bad.write_text("Time,P000\n1,2\n")
     r = CliRunner().invoke(main, ["people", str(bad), "--out", str(tmp_path / "o")])
     assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1 and "pixel columns" in r.output
+
+
+def test_a_heater_switched_on_is_not_a_person():
+    from tinyheat.sim.moving import MovingScene
+    from tinyheat.sim.people_scene import Person, StaticObject
+
+    walk = Person(((2, -2, 18), (26, 34, 18)), radius_px=1.8, pid=1)
+    heater = StaticObject(8, 24, 4, 27, 7, 6.0)              # on from 8 s to the end (22 s = 73 %)
+    sim = simulate_session(MovingScene(duration_s=30, people=[walk], objects=[heater], hot_object=None), seed=4)
+    res = find_people(sim.frames, sim.t_ms)
+    assert len(res.tracks) == 1
+    assert not ((res.table.x > 23) & (res.table.x < 29) & (res.table.y < 9)).any()

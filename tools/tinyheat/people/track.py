@@ -22,7 +22,11 @@ within ``stitch_s`` seconds, at most ``gate_px`` x scale + half the distance a w
 ``max_speed_px_s`` covers in the gap apart (from the first track's end or its constant-velocity
 extrapolation), and never overlapping in time, are one track; pairs are
 chosen by ``linear_sum_assignment`` over all end/start pairs, repeated until nothing joins.
-Tracks shorter than ``min_frames`` detections are dropped from the output as spurious.
+Tracks shorter than ``min_frames`` detections are dropped from the output as spurious, and so is
+a track that never moved (its centre within ``static_px`` x scale for at least ``static_min_s``)
+and did not enter at the view's edge: a warm object switched on (a heater), not a person - people
+walk in. (A person already seated when the session starts who never moves is dropped too; one
+present for the whole session is part of the session background anyway.)
 
 Library choice: ``filterpy`` (last release 2018, unmaintained) would give the same 4-state
 filter in more code; ``norfair`` (maintained) brings its own detection/tracker objects and
@@ -54,6 +58,8 @@ class TrackerConfig:
     stitch_s: float = 4.0       #: offline: join tracks with a gap up to this long, s
     max_speed_px_s: float = 25.0 #: offline: fastest walk across the view, pixels/s x scale
     min_frames: int = 4         #: shorter tracks are dropped
+    static_px: float = 1.5      #: a track whose centre never leaves this radius (px x scale) ...
+    static_min_s: float = 10.0  #: ... for at least this long, and that did not enter at the edge, is an object
 
 
 @dataclass
@@ -174,11 +180,29 @@ def track(dets_per_frame: list[list[Detection]], width: int = 32, cfg: TrackerCo
     done = [t for t in done if len(t.frames) >= min(cfg.n_init, len(dets_per_frame))]
     t_ms = np.asarray(t_ms, float) if t_ms is not None else np.arange(len(dets_per_frame)) * 125.0
     done = stitch(done, t_ms, cfg, scale)
+    done = [t for t in done if not _static_object(t, t_ms, cfg, scale, width, dets_per_frame)]
     min_frames = min(cfg.min_frames, len(dets_per_frame))  # a 2-frame session can still have tracks
     kept = sorted((t for t in done if len(t.frames) >= min_frames), key=lambda t: (t.frames[0], t.tid))
     for k, t in enumerate(kept, start=1):
         t.tid = k
     return kept
+
+
+def _static_object(t: Track, t_ms: np.ndarray, cfg: TrackerConfig, scale: float, width: int, dets) -> bool:
+    """A warm object, not a person: the track lasted ``static_min_s`` and its body centre never
+    left a ``static_px`` radius around its median, and it did not enter at the view's edge (a
+    heater switched on, a warm chair; a person walks in, so their track moves)."""
+    if t_ms[t.frames[-1]] - t_ms[t.frames[0]] < cfg.static_min_s * 1000:
+        return False
+    xy = np.array([[d.x, d.y] for d in t.dets])
+    med = np.median(xy, axis=0)
+    if np.hypot(*(xy - med).T).max() > cfg.static_px * scale:
+        return False
+    d0 = t.dets[0]
+    h = d0.mask.shape[0] if d0.mask is not None else None
+    edge = 2.0 * scale
+    near_edge = d0.x < edge or d0.x > width - edge or d0.y < edge or (h is not None and d0.y > h - edge)
+    return not near_edge
 
 
 def stitch(tracks: list[Track], t_ms: np.ndarray, cfg: TrackerConfig = TrackerConfig(), scale: float = 1.0) -> list[Track]:
