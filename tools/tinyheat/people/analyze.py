@@ -1,4 +1,4 @@
-"""Session -> heads per frame -> tracks -> series: the ``tinyheat people`` step (no I/O)."""
+"""Session -> people (bodies) per frame -> tracks -> series: the ``tinyheat people`` step (no I/O)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,7 +29,7 @@ class PeopleResult:
 def find_people(frames: np.ndarray, t_ms: np.ndarray, reference: tuple[int, int, int, int] | None = None,
                 det_cfg: DetectorConfig = DetectorConfig(), trk_cfg: TrackerConfig = TrackerConfig(),
                 progress=None, background: str = "auto") -> PeopleResult:
-    """Detect, track and measure heads in ``frames`` (N, H, W) degC with times ``t_ms`` (N,).
+    """Detect, track and measure people in ``frames`` (N, H, W) degC with times ``t_ms`` (N,).
     ``reference``: control region (x0, y0, x1, y1) or None for the most stable background patch
     that no person ever covered (:func:`choose_reference`).
     ``background``: ``session`` subtracts :func:`background_image` (people who move), ``frame``

@@ -1,4 +1,4 @@
-"""``tinyheat people SESSION --out DIR``: heads, tracks and per-track temperature series."""
+"""``tinyheat people SESSION --out DIR``: people (bodies and heads), tracks and per-track temperature series."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ OUTPUTS = ("tracks.csv", "series.png", "summary.json", "overlay.gif", "accuracy.
               help="Folder for tracks.csv, series.png, summary.json, overlay.gif (and accuracy.json).")
 @click.option("--reference", default=None, help="Drift-control region x0,y0,x1,y1 (pixels; default: the most stable patch no person ever covered; refused when none is stable).")
 @click.option("--delta", "delta_k", type=click.FloatRange(min=0.1), default=None,
-              help="Warm threshold above the frame median, K (default: from the frame's noise, >= 1 K).")
+              help="Warm threshold of the smoothed image above the background, K (default: from the frame's noise, >= 0.4 K).")
 @click.option("--gate", "gate_px", type=click.FloatRange(min=0.5), default=4.0, show_default=True,
               help="Tracking gate, pixels at 32 px width (scaled with the frame width).")
 @click.option("--overlay/--no-overlay", default=True, show_default=True, help="Render overlay.gif of the tracks.")
@@ -26,8 +26,10 @@ OUTPUTS = ("tracks.csv", "series.png", "summary.json", "overlay.gif", "accuracy.
               help="Ground-truth CSV (frame,pid,x,y,truth_p95_degC); default SESSION/ground_truth.csv if present.")
 @click.option("--force", is_flag=True, help="Replace existing outputs in --out.")
 def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frames, truth, force):
-    """Find heads/faces in every frame of SESSION (a session, or any file `import-session` reads), track them, and write one temperature series per
-    track (max, p95, mean; Hampel-filtered outliers marked; drift-corrected by a reference region)."""
+    """Find people (one detection per body, head marked) in every frame of SESSION (a session, or
+    any file `import-session` reads), track them, and write one temperature series per track
+    (skin temperature, max, mean; Hampel-filtered outliers marked; drift-corrected by a reference
+    region when one is usable)."""
     import numpy as np
     from tqdm import tqdm
 

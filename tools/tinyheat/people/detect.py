@@ -207,9 +207,6 @@ def detect(frame: np.ndarray, cfg: DetectorConfig = DetectorConfig(), static: np
     return out
 
 
-_DEBUG = False  # print the split decisions (development aid)
-
-
 def _split(region: np.ndarray, sm: np.ndarray, peaks: np.ndarray, low: float, min_body: float,
            cfg: DetectorConfig) -> list[np.ndarray]:
     """Watershed of one warm region from its peaks, then merge neighbouring basins back unless
@@ -240,7 +237,7 @@ def _split(region: np.ndarray, sm: np.ndarray, peaks: np.ndarray, low: float, mi
                         saddle = low
                     else:
                         continue
-                else:  # saddle: the warmest pixel pair across the a|b boundary (its cooler side)
+                else:  # pass height (upper bound): warmest boundary pixel on each side, the cooler of the two
                     edge_b = float(sm[touch].max())
                     edge_a = float(sm[ndi.binary_dilation(parts[b], struct) & parts[a]].max())
                     saddle = min(edge_a, edge_b)
@@ -251,8 +248,6 @@ def _split(region: np.ndarray, sm: np.ndarray, peaks: np.ndarray, low: float, mi
             lower = min(top[a], top[best])
             deep = lower - best_saddle >= max(cfg.saddle_k, cfg.saddle_rel * (lower - low))
             big = parts[a].sum() >= min_body and parts[best].sum() >= min_body
-            if _DEBUG:
-                print("pair", a, best, "tops", top[a], top[best], "saddle", best_saddle, "deep", deep, "big", big)
             if not (deep and big):
                 keep, drop = (best, a) if top[best] >= top[a] else (a, best)
                 parts[keep] = parts[keep] | parts.pop(drop)
