@@ -140,3 +140,16 @@ def test_person_aware_background_keeps_a_seated_person_and_absorbs_a_heater_and_
     assert a.people[t >= 116 + 3 * 15].max() == 0                    # the chair is absorbed after he left
     off = activation(rec.frames, rec.epoch_ms, Params(absorb_s=15, hold_travel_px=None))
     assert (off.people[seated] >= 1).mean() < 0.6                    # without holding he is absorbed
+
+
+def test_real_den_person_seated_still_stays_counted(shared_datasets):
+    """mlx90641-den (16x12): empty until frame 2040, walks in, works at the computer from frame
+    2102 to the end (~150 s) - defaults: counted in the seated frames, no "left" event."""
+    from tinyheat.occupancy.recording import load_recording
+    from tinyheat.occupancy.recording import parse_time
+
+    rec = load_recording(shared_datasets / "mlx90641-den" / "frames.csv", start=parse_time("2021-12-14T20:00:00Z"))
+    a = activation(rec.frames, rec.epoch_ms, Params())
+    stable, events = debounce(a.people, a.epoch_ms, 1.0)
+    assert (stable[2102:] >= 1).mean() >= 0.95 and stable[:2000].max() == 0
+    assert not [e for e in events if e[1] == "left" and e[0] >= rec.epoch_ms[2102]]

@@ -89,7 +89,8 @@ def test_real_ceiling_recording_one_person(shared_datasets):
     per_frame = res.table.groupby("frame").size()
     assert (per_frame > 1).mean() < 0.1
     longest = res.table.groupby("track").size().max()
-    assert longest >= 100                                # held for 12+ s at ~8 frames/s
+    assert longest >= 0.8 * (last - first)               # one person, one track for most of the time in view
+    assert res.table.track.nunique() <= 3
     assert 28 < res.table.t_p95.median() < 36
 
 
