@@ -97,5 +97,5 @@ def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frame
     click.echo(f"{len(res.tracks)} tracks in {len(frames)} frames ({t_find:.1f} s); drift reference "
                f"x0,y0,x1,y1 {where} ({res.reference_source})" if where else
                f"{len(res.tracks)} tracks in {len(frames)} frames ({t_find:.1f} s); drift reference "
-               f"{res.reference_source}: series not drift-corrected")
+               f"{res.reference_source}: series not drift-corrected (give --reference x0,y0,x1,y1 of a patch no one crosses)")
     click.echo(f"wrote {out}/tracks.csv, series.png" + (", overlay.gif" if overlay else ""))
