@@ -45,6 +45,9 @@ def find_people(frames: np.ndarray, t_ms: np.ndarray, reference: tuple[int, int,
     # would cut a person who lies or sits still for most of the session
     dets = [detect(f, det_cfg, static=None if bgimg is not None else st, background=bgimg) for f in it]
     tracks = track(dets, frames.shape[2], trk_cfg, t_ms=t_ms)
+    stat = None if bgimg is not None else st
+    for tk in tracks:
+        fill_gaps(tk, frames, det_cfg, trk_cfg, bgimg, stat)
     occ = st.copy()
     for tk in tracks:  # every body a track ever covered: no reference there
         for d in tk.dets:
@@ -60,6 +63,40 @@ def find_people(frames: np.ndarray, t_ms: np.ndarray, reference: tuple[int, int,
         for d in ds:
             d.mask = None
     return PeopleResult(tracks, table, tuple(reference) if reference is not None else None, src, ref, st, dets)
+
+
+def fill_gaps(tk, frames: np.ndarray, det_cfg: DetectorConfig, trk_cfg: TrackerConfig, bgimg, static) -> int:
+    """Re-detect a track's short gaps (<= ``trk_cfg.max_missed`` frames) with a weaker threshold
+    (``noise_mult`` 2.5, ``min_delta_k`` 0.3 K, ``core_k`` 0.2 K) near the position interpolated
+    between the detections around the gap (within the tracking gate): a faint body in a warm room
+    that the tracker coasted over. Only for a solid track (detected in >= 80 % of the frames of
+    its span): a flickering one is more likely noise or an object at the edge. Inserts what it
+    finds into ``tk`` (in frame order); returns the number of frames filled."""
+    from dataclasses import replace
+
+    if len(tk.frames) < 0.8 * (tk.frames[-1] - tk.frames[0] + 1):
+        return 0
+    weak = replace(det_cfg, noise_mult=min(det_cfg.noise_mult, 2.5), min_delta_k=min(det_cfg.min_delta_k, 0.3),
+                   core_k=min(det_cfg.core_k, 0.2), core_sigma=min(det_cfg.core_sigma, 1.0))
+    gate = trk_cfg.gate_px * frames.shape[2] / 32.0
+    frs, ds = list(tk.frames), list(tk.dets)
+    out_f, out_d, filled = [frs[0]], [ds[0]], 0
+    for (a, da), (b, db) in zip(zip(frs[:-1], ds[:-1]), zip(frs[1:], ds[1:])):
+        if 1 < b - a <= trk_cfg.max_missed + 1:
+            for f in range(a + 1, b):
+                w = (f - a) / (b - a)
+                px, py = da.x + w * (db.x - da.x), da.y + w * (db.y - da.y)
+                cand = detect(frames[f], weak, static=static, background=bgimg)
+                near = [(np.hypot(c.x - px, c.y - py), k) for k, c in enumerate(cand)]
+                near = [x for x in near if x[0] <= gate]
+                if near:
+                    out_f.append(f)
+                    out_d.append(cand[min(near)[1]])
+                    filled += 1
+        out_f.append(b)
+        out_d.append(db)
+    tk.frames, tk.dets = out_f, out_d
+    return filled
 
 
 def choose_reference(frames: np.ndarray, occupied: np.ndarray, given=None, max_step_k: float = 1.0):
