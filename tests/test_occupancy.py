@@ -151,3 +151,33 @@ def test_wall_clock_of_unknown_zone_is_never_printed_as_utc(shared_datasets, tmp
     assert json.loads(event_payload("s", (1593187528102, "entered", 1), local=True))["time"] == "2020-06-26T16:05:28.102"
     r = CliRunner().invoke(main, ["occupancy", str(rec), "--start", "2020-06-26T16:05:22Z"])
     assert r.output.splitlines()[0] == "time_utc,epoch_ms,event,people" and "Z," in r.output
+
+
+def test_person_aware_background_keeps_a_seated_person_and_absorbs_a_heater_and_a_warm_chair():
+    """A person walks in and sits still for 100 s (absorb_s 15 s): still counted; a heater that
+    appears in place and the warm chair the person leaves behind are absorbed within ~absorb_s."""
+    sitter = synth.Person(((5, -2, 12), (10, 8, 12), (110, 8, 12), (116, 34, 12)), radius_px=1.8)
+    heater = synth.StaticObject(20, 26, 2, 29, 4, 5.0)
+    chair = synth.StaticObject(116, 7, 11, 9, 13, 3.0)   # where he sat, warm after he leaves
+    rec, truth = synth.scene(170, fps=4, people=(sitter,), objects=(heater, chair), drift_degC_per_h=0, seed=11)
+    t = rec.t_ms / 1000
+    a = activation(rec.frames, rec.epoch_ms, Params(absorb_s=15))
+    seated = (t >= 12) & (t < 110)
+    assert (a.people[seated] >= 1).mean() > 0.98                     # held: never absorbed
+    assert a.people[(t >= 20 + 3 * 15) & (t < 110)].max() == 1       # the heater is not a second person
+    assert a.people[t >= 116 + 3 * 15].max() == 0                    # the chair is absorbed after he left
+    off = activation(rec.frames, rec.epoch_ms, Params(absorb_s=15, hold_travel_px=None))
+    assert (off.people[seated] >= 1).mean() < 0.6                    # without holding he is absorbed
+
+
+def test_real_den_person_seated_still_stays_counted(shared_datasets):
+    """mlx90641-den (16x12): empty until frame 2040, walks in, works at the computer from frame
+    2102 to the end (~150 s) - defaults: counted in the seated frames, no "left" event."""
+    from tinyheat.occupancy.recording import load_recording
+    from tinyheat.occupancy.recording import parse_time
+
+    rec = load_recording(shared_datasets / "mlx90641-den" / "frames.csv", start=parse_time("2021-12-14T20:00:00Z"))
+    a = activation(rec.frames, rec.epoch_ms, Params())
+    stable, events = debounce(a.people, a.epoch_ms, 1.0)
+    assert (stable[2102:] >= 1).mean() >= 0.95 and stable[:2000].max() == 0
+    assert not [e for e in events if e[1] == "left" and e[0] >= rec.epoch_ms[2102]]

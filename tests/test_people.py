@@ -68,8 +68,8 @@ def test_full_resolution_faces():
     truth = [(p, r) for p, r in truth if 0 <= p[0] < 32 and 0 <= p[1] < 24]
     assert len(dets) == len(truth) >= 2
     for (px, py), r in truth:
-        d = min(dets, key=lambda d: np.hypot(d.x / 20 - px, d.y / 20 - py))
-        assert np.hypot(d.x - 20 * px, d.y - 20 * py) < 0.25 * r   # within a quarter of the head radius
+        d = min(dets, key=lambda d: np.hypot(d.head_x / 20 - px, d.head_y / 20 - py))
+        assert np.hypot(d.head_x - 20 * px, d.head_y - 20 * py) < 0.25 * r   # within a quarter of the head radius
         assert 0.5 * r < d.major / 2 < 1.5 * r and d.t_max > 33.5
 
 
@@ -89,7 +89,8 @@ def test_real_ceiling_recording_one_person(shared_datasets):
     per_frame = res.table.groupby("frame").size()
     assert (per_frame > 1).mean() < 0.1
     longest = res.table.groupby("track").size().max()
-    assert longest >= 100                                # held for 12+ s at ~8 frames/s
+    assert longest >= 0.8 * (last - first)               # one person, one track for most of the time in view
+    assert res.table.track.nunique() <= 3
     assert 28 < res.table.t_p95.median() < 36
 
 
@@ -134,3 +135,81 @@ def test_real_den_recording_person_walks_in_and_stays(shared_datasets):
     spans = res.table.groupby("track").frame.agg(["min", "max"])
     assert len(spans) <= 3                               # one person, at most a couple of restarts
     assert 2030 <= idx[spans["min"].min()] <= 2110 and idx[spans["max"].max()] >= 4390
+
+
+def test_drift_reference_is_refused_when_unstable_and_a_noisier_correction_is_not_applied():
+    from tinyheat.people.analyze import choose_reference
+
+    rng = np.random.default_rng(3)
+    f = (22 + rng.normal(0, 0.1, (60, 24, 32))).astype(np.float32)
+    occ = np.ones((24, 32), bool)
+    assert choose_reference(f, occ) == (None, "none: every candidate region was covered by a person at some time")
+    g = f.copy()
+    g[1::2, :4, :4] += 3.0                                # a flickering corner given by the user
+    region, why = choose_reference(g, np.zeros((24, 32), bool), (0, 0, 4, 4))
+    assert region is None and "not stable" in why
+    # a reference that warms while the person does not: the correction would add error -> not applied
+    from tinyheat.people.analyze import _noisier
+
+    tab = pd.DataFrame({"track": 1, "p95_filtered": 34 + rng.normal(0, 0.1, 50)})
+    tab["p95_corrected"] = tab.p95_filtered - np.linspace(0, 2, 50)
+    assert _noisier(tab) and not _noisier(tab.assign(p95_corrected=tab.p95_filtered + 0.5))
+
+
+def test_one_track_for_a_lying_body_and_for_a_person_at_the_edge_of_a_warm_room():
+    """The shared scene model (tinyheat.sim.people_scene) through the sensor simulator: a person
+    walks in, lies on the floor for 30 s (a long warm body: never two people), gets up, leaves;
+    in a warm room (28 degC) a person stands half out of view at the left edge."""
+    from tinyheat.sim.moving import MovingScene
+    from tinyheat.sim.people_scene import Person
+
+    lie = Person(((0, -2, 12), (5, 9, 12), (40, 9, 12), (46, 34, 14)), radius_px=1.8, lying=((7, 37, 0.3),), pid=1)
+    sim = simulate_session(MovingScene(duration_s=46, people=[lie], hot_object=None), seed=1)
+    res = find_people(sim.frames, sim.t_ms)
+    m = evaluate(res.table, sim.truth, len(sim.frames), (24, 32))
+    assert m["num_tracks"] == 1 and m["num_switches"] == 0 and m["mota"] > 0.9
+    assert (res.table.groupby("frame").size() > 1).mean() <= 0.02
+    still = res.table[(res.table.t_ms >= 9000) & (res.table.t_ms < 36000)]
+    assert np.subtract(*np.percentile(still.p95_filtered, [75, 25])) <= 0.5   # stable skin temperature
+    edge = Person(((0, 8, -2), (4, 0.4, 9), (24, 0.4, 9), (28, 8, 26)), radius_px=2.0, jitter_px=0.2,
+                  face_degC=33.5, pid=1)
+    sim = simulate_session(MovingScene(duration_s=28, room_degC=28.0, ta_above_room_k=4.0, people=[edge],
+                                       hot_object=None), seed=2)
+    res = find_people(sim.frames, sim.t_ms)
+    m = evaluate(res.table, sim.truth, len(sim.frames), (24, 32))
+    assert m["num_tracks"] <= 2 and m["recall"] > 0.9 and m["num_switches"] == 0
+
+
+def test_bad_input_right_result_or_one_line_error(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(40) * 125
+    empty = (22 + rng.normal(0, 0.2, (40, 24, 32))).astype(np.float32)
+    res = find_people(empty, t)
+    assert len(res.tracks) == 0 and len(res.table) == 0            # no people
+    assert len(find_people(empty[:1], t[:1]).tracks) == 0            # one frame
+    f = empty.copy()
+    f[:, 5:8, 5:8] = np.nan                                          # dead pixels
+    f[3] = np.nan                                                    # a whole invalid frame
+    small = (22 + rng.normal(0, 0.2, (40, 12, 16))).astype(np.float32)
+    for i in range(40):                                              # a walker, at 32x24 and 16x12
+        f[i, 12:16, 2 + i // 2: 6 + i // 2] += 6
+        small[i, 5:8, 1 + i // 4: 4 + i // 4] += 4
+    for frames in (f, small):
+        res = find_people(frames, t)
+        assert len(res.tracks) == 1 and res.table.t_p95.notna().all()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Time,P000\n1,2\n")
+    r = CliRunner().invoke(main, ["people", str(bad), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1 and "pixel columns" in r.output
+
+
+def test_a_heater_switched_on_is_not_a_person():
+    from tinyheat.sim.moving import MovingScene
+    from tinyheat.sim.people_scene import Person, StaticObject
+
+    walk = Person(((2, -2, 18), (26, 34, 18)), radius_px=1.8, pid=1)
+    heater = StaticObject(8, 24, 4, 27, 7, 6.0)              # on from 8 s to the end (22 s = 73 %)
+    sim = simulate_session(MovingScene(duration_s=30, people=[walk], objects=[heater], hot_object=None), seed=4)
+    res = find_people(sim.frames, sim.t_ms)
+    assert len(res.tracks) == 1
+    assert not ((res.table.x > 23) & (res.table.x < 29) & (res.table.y < 9)).any()

@@ -1,10 +1,14 @@
 """Background model, per-frame foreground masks and per-second activation maps.
 
+Person-aware: pixels under a blob that walked in (a person) are not absorbed while it lives;
+a blob that appears in place is (the absorption rule: ``datasets/HEATMAP.md`` section 2,
+:meth:`ActivationEngine._follow`).
+
 Background: per pixel, the running **median of the per-second median frames of the last
 ``2 * absorb_s`` seconds** (causal; at most 32 samples, recomputed when one is added, so long windows keep one second in every
 ``ceil(2 * absorb_s / 32)``). A slow room drift is followed with a lag of about ``absorb_s``; a static warm
 object that appears is absorbed once it has been there for more than half the window, i.e. after
-about ``absorb_s`` seconds (a person who stays still that long is absorbed too, by design). The
+about ``absorb_s`` seconds (a person who walked in and stays still is held, see above). The
 first second of a recording is its own background (start recordings with the scene empty for a
 few seconds for a clean start); the window starts full of it, so the absorption time is
 ``absorb_s`` from the first second on.
@@ -47,8 +51,12 @@ class Params:
     max_blob_frac: float = 0.5
     merge_px: int = 1  # blobs closer than this many pixels count as one (people counting only)
     person_px: int | None = None  # blob area of one person; None = one person per blob
+    hold_travel_px: float | None = 2.0  # person-aware background: blobs that travelled this far (px x width/32) are held; None = off
+    hold_max_s: float = 1800.0  # a held blob that stopped travelling is released (absorbed) after this long
 
     def __post_init__(self):
+        if self.hold_travel_px is not None and (self.hold_travel_px <= 0 or self.hold_max_s <= 0):
+            raise ValueError("hold_travel_px > 0 (or None) and hold_max_s > 0")
         if self.absorb_s < 1:
             raise ValueError(f"absorb_s must be >= 1 s, got {self.absorb_s}")
         if self.k_sigma <= 0 or self.min_delta_degC < 0 or self.min_blob_px < 1 or not 0 < self.max_blob_frac <= 1:
@@ -83,6 +91,8 @@ class ActivationEngine:
         self.background: np.ndarray | None = None
         self.noise: np.ndarray | None = None  # per-pixel noise sigma (degC), EMA over seconds
         self._prev: np.ndarray | None = None
+        self._blobs: list[_Blob] = []  # blob tracks of the person-aware background
+        self.held = np.zeros(self.shape, bool)  # pixels the background does not absorb now
 
     def masks(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Foreground of ``frames`` float32 (n, H, W) against the current background ->
@@ -151,16 +161,80 @@ class ActivationEngine:
                 self._noise_n += 1
                 k = max(0.1, 1.0 / self._noise_n)
                 self.noise = np.where(np.isfinite(dev), (1 - k) * self.noise + k * dev, self.noise).astype(np.float32)
+        if self.params.hold_travel_px is not None:
+            self._follow(sec, frames, fg)
         valid = np.isfinite(frames)
         nvalid = valid.sum(0)
         act = np.where(nvalid > 0, fg.sum(0) / np.maximum(nvalid, 1), 0.0).astype(np.float32)
         if np.isfinite(this).any() and (self._last_push is None or sec - self._last_push >= self.step):
             self._last_push = int(sec)
+            if self.held.any():  # person-aware: a person who walked in and stays is not absorbed
+                this = np.where(self.held, self.background, this)
             self._buf.append(this)
             stack = np.stack(self._buf)
             bg = _median(stack, 0)
             self.background = np.where(np.isfinite(bg), bg, self.background).astype(np.float32)
         return SecondResult(int(sec), act, nvalid > 0, fg, blobs, people)
+
+
+    def _follow(self, sec: int, frames: np.ndarray, fg: np.ndarray) -> None:
+        """Person-aware background (``datasets/HEATMAP.md``): follow the foreground blobs frame
+        by frame (nearest centroid within 3 px x width/32, or overlap with the blob's last mask);
+        a blob that has travelled ``hold_travel_px`` from where it appeared came in as a person
+        and its pixels are held out of the background while it lives (it ends after 2 s unseen)
+        and for at most ``hold_max_s`` after it last travelled; a blob that appeared in place (a
+        heater switched on, a warm chair left behind) has no travel and is absorbed as usual."""
+        p = self.params
+        scale = self.shape[1] / 32.0
+        reach = 3.0 * scale
+        travel = p.hold_travel_px * scale
+        n = len(frames)
+        struct = np.ones((3, 3), bool)
+        for i in range(n):
+            t = sec + i / max(n, 1)
+            lab, k = ndimage.label(fg[i], structure=struct)
+            cents = ndimage.center_of_mass(fg[i], lab, range(1, k + 1)) if k else []
+            free = list(range(k))
+            for b in sorted(self._blobs, key=lambda b: -b.moved_at):
+                if not free:
+                    break
+                best = min(free, key=lambda j: np.hypot(cents[j][0] - b.cy, cents[j][1] - b.cx))
+                d = np.hypot(cents[best][0] - b.cy, cents[best][1] - b.cx)
+                m = lab == best + 1
+                if d > reach and not (m & b.mask).any():
+                    continue
+                free.remove(best)
+                b.cy, b.cx, b.mask, b.seen = cents[best][0], cents[best][1], m, t
+                if np.hypot(b.cy - b.y0, b.cx - b.x0) >= travel or b.travelled:
+                    if not b.travelled or np.hypot(b.cy - b.ly, b.cx - b.lx) >= 1.0 * scale:
+                        b.moved_at, b.ly, b.lx = t, b.cy, b.cx
+                    b.travelled = True
+            for j in free:
+                c = cents[j]
+                self._blobs.append(_Blob(c[0], c[1], c[0], c[1], lab == j + 1, t, t))
+            self._blobs = [b for b in self._blobs if t - b.seen <= 2.0]
+        held = np.zeros(self.shape, bool)
+        for b in self._blobs:
+            if b.travelled and sec - b.moved_at <= p.hold_max_s:
+                held |= b.mask
+        self.held = ndimage.binary_dilation(held, structure=struct) if held.any() else held
+
+
+@dataclass
+class _Blob:
+    """A followed foreground blob: centroid (row ``cy``, column ``cx``), where it appeared
+    (``y0``, ``x0``), last mask, last seen s, when it last moved (s) and from where (``ly``, ``lx``)."""
+
+    cy: float
+    cx: float
+    y0: float
+    x0: float
+    mask: np.ndarray
+    seen: float
+    moved_at: float
+    travelled: bool = False
+    ly: float = 0.0
+    lx: float = 0.0
 
 
 def _median(a: np.ndarray, axis: int) -> np.ndarray:

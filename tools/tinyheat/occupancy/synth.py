@@ -1,10 +1,13 @@
 """Synthetic occupancy scenes with known answers (tests, the shipped demo session, benchmarks).
 
-A smooth room background (``base_degC`` plus a fixed left-right gradient and per-pixel offsets)
-drifts linearly by ``drift_degC_per_h``; Gaussian sensor noise ``noise_degC`` per frame; people
-are hard-edged warm discs (``delta_degC`` above the background) moving along straight segments
-between waypoints; static objects are warm boxes switched on at ``t_on_s``. Hard edges make the
-true occupied pixels exact: pixel (row, col) is occupied by a person at (x, y) when
+The scene model (people on waypoint paths, lying intervals, static objects switched on and off)
+is the one of :mod:`tinyheat.sim.people_scene`, shared with the sensor-level simulator
+:mod:`tinyheat.sim.moving`; this module renders it fast and hard-edged. A smooth room background
+(``base_degC`` plus a fixed left-right gradient and per-pixel offsets) drifts linearly by
+``drift_degC_per_h``; Gaussian sensor noise ``noise_degC`` per frame; a person is a hard-edged
+warm disc (``delta_degC`` above the background; while lying, plus the long body ellipse of
+:func:`~tinyheat.sim.people_scene.body_shapes`); static objects are warm boxes. Hard edges make
+the true occupied pixels exact: pixel (row, col) is occupied by an upright person at (x, y) when
 ``(col - x)**2 + (row - y)**2 <= radius_px**2``.
 """
 from __future__ import annotations
@@ -14,36 +17,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from ..sim.people_scene import Person, StaticObject, body_shapes
 from .recording import Recording
 
+__all__ = ["Person", "StaticObject", "Truth", "scene", "known_activation", "demo_scene", "DEFAULT_START"]
+
 DEFAULT_START = datetime(2026, 1, 5, 8, 0, 0, tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True)
-class Person:
-    """``waypoints``: ((t_s, x_col, y_row), ...), present from the first to the last time (half-open)."""
-
-    waypoints: tuple
-    radius_px: float = 1.6
-    delta_degC: float = 6.0
-
-    def position(self, t: float) -> tuple[float, float] | None:
-        w = np.asarray(self.waypoints, float)
-        if t < w[0, 0] or t >= w[-1, 0]:
-            return None
-        return float(np.interp(t, w[:, 0], w[:, 1])), float(np.interp(t, w[:, 0], w[:, 2]))
-
-
-@dataclass(frozen=True)
-class StaticObject:
-    """A warm box, rows ``y0..y1`` and columns ``x0..x1`` inclusive, on from ``t_on_s``."""
-
-    t_on_s: float
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-    delta_degC: float = 5.0
 
 
 @dataclass
@@ -80,13 +59,13 @@ def scene(duration_s: float, *, fps: float = 8.0, shape=(24, 32), people=(), obj
         t = tm / 1000.0
         f = room + drift_degC_per_h * t / 3600.0
         for o in objects:
-            if t >= o.t_on_s:
+            if o.on(t):
                 f[o.y0:o.y1 + 1, o.x0:o.x1 + 1] += o.delta_degC
         for p in people:
-            pos = p.position(t)
-            if pos is None:
+            shapes = body_shapes(p, t, cols, rows)
+            if shapes is None:
                 continue
-            disc = (cols - pos[0]) ** 2 + (rows - pos[1]) ** 2 <= p.radius_px ** 2
+            disc = shapes[0] | shapes[1] if p.lying_angle(t) is not None else shapes[0]
             if disc.any():
                 count[i] += 1
             f = np.where(disc, f + p.delta_degC, f)

@@ -1,2 +1,2 @@
-"""Heads and faces in thermal sessions: detection per frame, tracking across frames, one
+"""People in thermal sessions: one detection per body per frame, tracking across frames, one
 temperature series per track with outlier marking and reference-region drift correction."""

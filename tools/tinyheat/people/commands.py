@@ -1,4 +1,4 @@
-"""``tinyheat people SESSION --out DIR``: heads, tracks and per-track temperature series."""
+"""``tinyheat people SESSION --out DIR``: people (bodies and heads), tracks and per-track temperature series."""
 from __future__ import annotations
 
 import json
@@ -14,9 +14,9 @@ OUTPUTS = ("tracks.csv", "series.png", "summary.json", "overlay.gif", "accuracy.
 @click.argument("session", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for tracks.csv, series.png, summary.json, overlay.gif (and accuracy.json).")
-@click.option("--reference", default=None, help="Control region x0,y0,x1,y1 (pixels; default: most stable background patch).")
+@click.option("--reference", default=None, help="Drift-control region x0,y0,x1,y1 (pixels; default: the most stable patch no person ever covered; refused when none is stable).")
 @click.option("--delta", "delta_k", type=click.FloatRange(min=0.1), default=None,
-              help="Warm threshold above the frame median, K (default: from the frame's noise, >= 1 K).")
+              help="Warm threshold of the smoothed image above the background, K (default: from the frame's noise, >= 0.4 K).")
 @click.option("--gate", "gate_px", type=click.FloatRange(min=0.5), default=4.0, show_default=True,
               help="Tracking gate, pixels at 32 px width (scaled with the frame width).")
 @click.option("--overlay/--no-overlay", default=True, show_default=True, help="Render overlay.gif of the tracks.")
@@ -26,8 +26,10 @@ OUTPUTS = ("tracks.csv", "series.png", "summary.json", "overlay.gif", "accuracy.
               help="Ground-truth CSV (frame,pid,x,y,truth_p95_degC); default SESSION/ground_truth.csv if present.")
 @click.option("--force", is_flag=True, help="Replace existing outputs in --out.")
 def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frames, truth, force):
-    """Find heads/faces in every frame of SESSION, track them, and write one temperature series per
-    track (max, p95, mean; Hampel-filtered outliers marked; drift-corrected by a reference region)."""
+    """Find people (one detection per body, head marked) in every frame of SESSION (a session, or
+    any file `import-session` reads), track them, and write one temperature series per track
+    (skin temperature, max, mean; Hampel-filtered outliers marked; drift-corrected by a reference
+    region when one is usable)."""
     import numpy as np
     from tqdm import tqdm
 
@@ -42,7 +44,12 @@ def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frame
     if clash and not force:
         raise click.ClickException(f"{out} already has {', '.join(clash)}; use --force to replace")
     try:
-        s = read_session(session)
+        if session.is_file() and session.suffix.lower() != ".npz":  # a CSV / FLIR file: import in memory
+            from ..session.importers import import_any
+
+            s = import_any(session)
+        else:
+            s = read_session(session)
         frames = s.frames
         region = parse_region(reference, frames.shape[1:]) if reference else None
     except (SessionError, ValueError) as e:
@@ -51,13 +58,13 @@ def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frame
         raise click.ClickException(f"{session}: no frames")
     t0 = time.perf_counter()
     res = find_people(frames, s.t_ms, region, DetectorConfig(delta_k=delta_k), TrackerConfig(gate_px=gate_px),
-                      progress=lambda it: tqdm(it, unit="frame", leave=False, desc="heads"))
+                      progress=lambda it: tqdm(it, unit="frame", leave=False, desc="people"))
     t_find = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     res.table.to_csv(out / "tracks.csv", index=False, float_format="%.3f")
     plot_series(res.table, s.t_ms, res.ref, res.reference, out / "series.png", title=str(session.name))
     summary = {"session": str(session), "frames": int(len(frames)), "resolution": list(frames.shape[1:]),
-               "tracks": int(len(res.tracks)), "reference": list(res.reference),
+               "tracks": int(len(res.tracks)), "reference": list(res.reference) if res.reference else None,
                "reference_source": res.reference_source, "static_pixels": int(res.static.sum()),
                "detections": int(sum(len(d) for d in res.detections)), "seconds_find": round(t_find, 3),
                "outliers_marked": int(res.table["p95_outlier"].sum()) if len(res.table) else 0,
@@ -86,6 +93,9 @@ def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frame
                progress=lambda it: tqdm(it, unit="frame", leave=False, desc="overlay"))
         summary["seconds_overlay"] = round(time.perf_counter() - t1, 3)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    click.echo(f"{len(res.tracks)} tracks in {len(frames)} frames ({t_find:.1f} s); reference "
-               f"{res.reference_source} {','.join(map(str, res.reference))}; wrote {out}/tracks.csv, series.png"
-               + (", overlay.gif" if overlay else ""))
+    where = ",".join(map(str, res.reference)) if res.reference else ""
+    click.echo(f"{len(res.tracks)} tracks in {len(frames)} frames ({t_find:.1f} s); drift reference "
+               f"x0,y0,x1,y1 {where} ({res.reference_source})" if where else
+               f"{len(res.tracks)} tracks in {len(frames)} frames ({t_find:.1f} s); drift reference "
+               f"{res.reference_source}: series not drift-corrected (give --reference x0,y0,x1,y1 of a patch no one crosses)")
+    click.echo(f"wrote {out}/tracks.csv, series.png" + (", overlay.gif" if overlay else ""))

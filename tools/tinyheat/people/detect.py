@@ -1,37 +1,43 @@
-"""Heads / faces in one thermal frame: warm-band segmentation, watershed split, ellipse fit.
+"""People in one thermal frame: one detection per body (warm region against a background),
+split only where a region really holds several people; the head is the body's warmest cap.
 
-Designed for two scales: the MLX90640's 32x24 (a head is 3-8 pixels wide and mixes with the
-background and the shoulders) and full-resolution radiometric footage (640x480: a face is tens of
-pixels). All sizes scale with ``scale = frame width / 32``.
+Designed for two scales: the MLX90640's 32x24 (a body seen from a ceiling is 10-60 pixels, a
+head 3-8 pixels wide and mixed with the shoulders) and full-resolution radiometric footage
+(640x480: a face is tens of pixels). All sizes scale with ``scale = frame width / 32``.
 
 Per frame (temperatures in degC):
 
-1. Relative image ``d = T - median(T)`` (people cover a small part of the view, so room and
-   camera drift move with the median). Session mode (:func:`background_image`, used by
-   :func:`tinyheat.people.analyze.find_people` for >= 20 frames): the session's low-percentile
-   image of ``d`` (the empty room) is subtracted too, so warm floor patches, static objects and
-   hot pixels cancel, and a per-pixel temporal noise map raises the threshold where the sensor
-   is noisy (corners). Pixels warm in ``static_frac`` of all frames (:func:`static_mask`) are
-   masked out as static heat sources (a radiator, a laptop).
-2. Warm pixels: smoothed ``d > delta`` and ``d > noise_mult x`` the pixel's noise, ``T <=
-   max_degC`` (hotter things, e.g. a kettle, are not skin); ``delta`` = ``delta_k`` or
-   ``max(1.0, noise_mult x 1.4826 x MAD(d))``. Warm components smaller than
-   ``min_component_px`` x scale^2 are noise.
-3. Connected components (scikit-image ``label``, 8-connectivity). A body seen from above or the
-   side is part of the same blob as its head, and two people can touch: each component is split
-   by a watershed on the smoothed image from its local maxima (``peak_local_max``,
-   ``min_distance_px`` x scale apart, at least ``peak_k`` above the threshold and at least
-   ``peak_rel`` of the component's maximum, so a body or shoulders next to a head are no second
-   head); the head is the part of each basin within ``head_k`` of its peak (the warmest cap;
-   automatic: 55 % of the peak's height above the threshold, at least 0.5 K).
-4. Each head region gets an ellipse fit (``regionprops``: centroid, major/minor axis, orientation)
-   and the max, 95th percentile and mean of its temperatures T. Regions smaller than
-   ``min_area_px`` x scale^2 or larger than ``max_area_px`` x scale^2 are dropped.
+1. Relative image ``d = T - median(T)``: people cover a small part of the view, so a warm or
+   cold room, and room or camera drift, move with the median (a warm room at 28 degC with a
+   1-3 K body is the same problem as a cold one). Session mode (:func:`background_image`, used
+   by :func:`tinyheat.people.analyze.find_people` for >= 20 frames): the session's empty-room
+   image of ``d`` (low percentile over time) is subtracted too, so warm floor patches, static
+   objects and hot pixels cancel. Pixels warm in ``static_frac`` of all frames
+   (:func:`static_mask`) are masked out as static heat sources (a radiator, a laptop).
+2. Smoothed image ``s`` (Gaussian, ``smooth_px`` x scale; averages the sensor noise down so a
+   1-2 K body stands out of 0.3-0.4 K pixel noise). Warm regions: hysteresis threshold
+   (scikit-image ``apply_hysteresis_threshold``): ``s > low`` connected to a core ``s > low +
+   core_k``; ``low = delta_k`` or ``max(min_delta_k, noise_mult x 1.4826 x MAD(s))`` (the
+   smoothed frame's own robust noise). Regions smaller than ``min_body_px`` x scale^2 are noise.
+3. Split a region into several people only when it holds several: local maxima of ``s``
+   (``peak_local_max``) at least ``min_sep_px`` x scale apart (two heads side by side) seed a
+   watershed; two basins are merged back unless BOTH are at least ``min_body_px`` x scale^2
+   (the area of two bodies) AND the valley (saddle) between them is at least ``saddle_k``
+   below the lower peak (``max(saddle_k, saddle_rel x`` the lower peak's height above ``low``).
+   A lying body (head, torso, legs) is warm along its length with no deep valley and stays one.
+4. Per body: centre ``x, y`` = centroid of ``s - low`` over the body (warmth-weighted, stable
+   while the body moves its arms or head); temperatures of the body's pixels T: ``t_max``,
+   ``t_mean`` and ``t_p95`` = the mean of its ``top_px`` x scale^2 warmest pixels (the skin
+   temperature the series follows: a stable statistic of the whole tracked body that does not
+   jump between head and shoulders as a "head" region does, and averages the noise of single
+   pixels; named p95 for the column it fills); the head is the body's warmest cap
+   (pixels within ``head_k`` of the body's peak, connected to it), reported as ``head_x``,
+   ``head_y`` and the ellipse ``major``, ``minor``, ``orientation`` (scikit-image moments
+   convention).
 
 Known limits: a person who stays in the same place for (nearly) the whole session becomes part
 of the session background / static mask and is missed (use a session that includes the empty
-room); at 32x24 the head of a person seen from above merges with the shoulders, so its p95 is
-lower than skin temperature (pixel mixing).
+room); two people hugging (no valley between them) are one body.
 """
 from __future__ import annotations
 
@@ -43,9 +49,12 @@ from scipy import ndimage as ndi
 
 @dataclass
 class Detection:
-    """One head: centre (x = column, y = row, pixels, sub-pixel), ``area`` px, ellipse ``major``/
-    ``minor`` axis lengths px and ``orientation`` rad (scikit-image convention), temperatures
-    degC of the region: ``t_max``, ``t_p95``, ``t_mean``; ``mask`` bool (H, W) of the region."""
+    """One person: body centre (x = column, y = row, pixels, sub-pixel, pixel centres at .5),
+    body ``area`` px; head (the body's warmest cap) centre ``head_x``, ``head_y`` and ellipse
+    ``major``/``minor`` axis lengths px, ``orientation`` rad (scikit-image convention);
+    temperatures degC of the body's pixels: ``t_max``, ``t_p95`` (mean of the warmest
+    ``top_px`` x scale^2), ``t_mean``; ``mask`` bool (H, W)
+    of the body."""
 
     x: float
     y: float
@@ -57,21 +66,28 @@ class Detection:
     t_p95: float
     t_mean: float
     mask: np.ndarray | None = None
+    head_x: float = float("nan")
+    head_y: float = float("nan")
 
 
 @dataclass
 class DetectorConfig:
-    delta_k: float | None = None    #: warm threshold above the frame median, K (None: from noise)
-    max_degC: float = 42.0          #: warmer pixels are not skin
-    head_k: float | None = None     #: head = basin pixels within head_k of the basin peak (None: auto)
-    peak_k: float = 0.5             #: a peak must rise this much above the warm threshold, K
-    peak_rel: float = 0.6           #: and reach this fraction of its component's max above bg
-    min_distance_px: float = 3.0    #: min distance between two heads' peaks, pixels x scale
-    min_component_px: float = 3.0   #: warm components smaller than this (x scale^2) are noise
-    noise_mult: float = 3.0         #: automatic threshold = noise_mult x robust sigma of the frame
+    delta_k: float | None = None    #: warm threshold of the smoothed image above background, K (None: from noise)
+    min_delta_k: float = 0.4        #: automatic threshold at least this, K
+    noise_mult: float = 3.5         #: automatic threshold = noise_mult x robust sigma of the smoothed frame
+    core_k: float = 0.3             #: a body needs a core this much above the threshold, K ...
+    core_sigma: float = 2.0         #: ... and this many robust sigmas of the smoothed frame
+    smooth_px: float = 0.8          #: Gaussian sigma, pixels x scale
+    max_degC: float = 45.0          #: warmer pixels are not skin or clothing (a kettle, a lamp)
+    head_k: float | None = None     #: head = body pixels within head_k of the body's peak (None: 30 % of its height, >= 0.5 K)
+    min_sep_px: float = 4.0         #: two people's peaks are at least this far apart, pixels x scale
+    min_body_px: float = 6.0        #: smallest body, pixels x scale^2 (also each part of a split)
+    saddle_k: float = 0.8           #: a split needs a valley this deep below the lower peak, K
+    merge_px: float = 1.0           #: warm fragments this close (pixels x scale) are one region
+    saddle_rel: float = 0.3         #: ... and this fraction of the lower peak's height above the threshold
     static_frac: float = 0.8        #: warm in this fraction of frames = static source
-    min_area_px: float = 1.0        #: x scale^2
-    max_area_px: float = 80.0       #: x scale^2
+    top_px: float = 3.0             #: body temperature = mean of its top_px x scale^2 warmest pixels
+    max_area_frac: float = 0.5      #: a region larger than this fraction of the frame is not a person
 
 
 def static_mask(frames: np.ndarray, cfg: DetectorConfig = DetectorConfig()) -> np.ndarray:
@@ -114,15 +130,20 @@ def background_image(frames: np.ndarray, q: float = 20.0) -> np.ndarray:
     return np.stack([bg, noise]).astype(np.float32)
 
 
+def _robust_sigma(x: np.ndarray) -> float:
+    """1.4826 x median absolute deviation (normal-consistent; Rousseeuw & Croux 1993)."""
+    m = np.median(x)
+    return 1.4826 * float(np.median(np.abs(x - m)))
+
+
 def detect(frame: np.ndarray, cfg: DetectorConfig = DetectorConfig(), static: np.ndarray | None = None,
            keep_masks: bool = True, background: np.ndarray | None = None) -> list[Detection]:
-    """Heads in one frame (H, W) degC (NaN = invalid). ``static``: optional (H, W) bool mask of
-    static heat sources (:func:`static_mask`); ``background``: optional (H, W) relative background
-    (:func:`background_image`), subtracted before thresholding (session mode). Returns
+    """People in one frame (H, W) degC (NaN = invalid) as described in the module docstring.
+    ``static``: optional (H, W) bool mask of static heat sources (:func:`static_mask`);
+    ``background``: optional (2, H, W) from :func:`background_image` (session mode). Returns
     detections, warmest first."""
     from skimage.feature import peak_local_max
-    from skimage.measure import label, regionprops
-    from skimage.segmentation import watershed
+    from skimage.filters import apply_hysteresis_threshold
 
     f = np.asarray(frame, np.float32)
     h, w = f.shape
@@ -133,61 +154,142 @@ def detect(frame: np.ndarray, cfg: DetectorConfig = DetectorConfig(), static: np
     med = float(np.median(f[finite]))
     ff = np.where(finite, f, med)
     d = ff - med
-    px_noise = None
     if background is not None:
         d = d - np.where(np.isfinite(background[0]), background[0], 0)
-        d = d - float(np.median(d))
-        px_noise = np.where(np.isfinite(background[1]), background[1], 0)
-    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d))))
-    delta = cfg.delta_k if cfg.delta_k is not None else max(1.0, cfg.noise_mult * sigma)
-    bg = 0.0
-    sm = ndi.gaussian_filter(d, 0.5 * scale) if scale > 1.5 else ndi.gaussian_filter(d, 0.5)
-    warm = (sm > bg + delta) & (ff <= cfg.max_degC) & finite
-    if px_noise is not None:  # and well above each pixel's own noise (noisy corners, bad pixels)
-        warm &= d > cfg.noise_mult * px_noise
-    if cfg.min_component_px > 1:  # single-pixel spikes are noise, a head is 3-8 px wide at 32x24
-        lab0 = label(warm, connectivity=2)
-        sizes = np.bincount(lab0.ravel())
-        warm &= sizes[lab0] >= cfg.min_component_px * scale * scale
+        d = d - float(np.median(d[finite]))
+    sig_px = max(0.5, cfg.smooth_px * scale)
+    sm = ndi.gaussian_filter(d, sig_px)
+    sigma = _robust_sigma(sm[finite])
+    low = cfg.delta_k if cfg.delta_k is not None else max(cfg.min_delta_k, cfg.noise_mult * sigma)
+    core = max(cfg.core_k, cfg.core_sigma * sigma)
+    allowed = finite & (ff <= cfg.max_degC)
     if static is not None:
-        warm &= ~static
-    if not warm.any():
+        allowed &= ~static
+    # z = height above the local threshold: a pixel's own temporal noise, averaged down by the
+    # smoothing (white noise: x 1 / (2 sqrt(pi) sigma_px)), raises it (noisy MLX90640 corners)
+    thr = low
+    if background is not None and cfg.delta_k is None:
+        noise = ndi.gaussian_filter(np.nan_to_num(background[1]), sig_px)
+        thr = np.maximum(low, cfg.noise_mult * noise / (2 * np.sqrt(np.pi) * sig_px))
+    z = np.where(allowed, sm - thr, -np.inf)
+    if not (z > core).any():
         return []
-    lab = label(warm, connectivity=2)
-    md = max(1, int(round(cfg.min_distance_px * scale)))
-    peaks = peak_local_max(sm, min_distance=md, labels=lab, threshold_abs=bg + delta + cfg.peak_k,
+    warm = apply_hysteresis_threshold(z, 0.0, core)
+    # fragments of one body closer than merge_px (a cooler belt, an arm) are one region
+    mp = max(1, int(round(cfg.merge_px * scale)))
+    grown = ndi.binary_dilation(warm, iterations=mp) if cfg.merge_px > 0 else warm
+    lab, n = ndi.label(grown, structure=np.ones((3, 3), bool))
+    lab = np.where(warm, lab, 0)
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    min_body = max(2.0, cfg.min_body_px * scale * scale)
+    ok = (sizes >= min_body) & (sizes <= cfg.max_area_frac * h * w)
+    ok[0] = False
+    if not ok[1:].any():
+        return []
+    md = max(1, int(round(cfg.min_sep_px * scale)))
+    glab = np.where(ok[lab], lab, 0)
+    peaks = peak_local_max(np.where(glab > 0, z, 0), min_distance=md, labels=glab, threshold_abs=core,
                            exclude_border=False)
-    if len(peaks) == 0:
-        return []
-    # a peak well below its component's warmest point is clothing / a body, not a second head
-    comp_max = ndi.maximum(sm, lab, index=np.arange(1, lab.max() + 1))
-    keep = [sm[r, c] - bg >= cfg.peak_rel * (comp_max[lab[r, c] - 1] - bg) for r, c in peaks]
-    peaks = peaks[np.asarray(keep, bool)]
-    markers = np.zeros_like(lab)
-    for k, (r, c) in enumerate(peaks, start=1):
-        markers[r, c] = k
-    basins = watershed(-sm, markers, mask=warm)
-    head_k = cfg.head_k
+    per = np.bincount(glab[peaks[:, 0], peaks[:, 1]], minlength=n + 1) if len(peaks) else np.zeros(n + 1, int)
+    regions = []
+    for k in np.flatnonzero(ok):
+        region = glab == k
+        if per[k] >= 2 and sizes[k] >= 2 * min_body:
+            pk = peaks[glab[peaks[:, 0], peaks[:, 1]] == k]
+            regions.extend(_split(region, sm, pk, low, min_body, cfg))
+        else:
+            regions.append(region)
+    fine = ndi.gaussian_filter(d, 0.5) if scale > 1.5 else sm  # the head at full resolution: little blur
     out = []
-    min_area, max_area = cfg.min_area_px * scale * scale, cfg.max_area_px * scale * scale
-    for k, (r, c) in enumerate(peaks, start=1):
-        basin = basins == k
-        peak_t = sm[r, c]
-        # the warmest cap of the basin: at least 45 % of the way from the threshold to the peak
-        hk = head_k if head_k is not None else max(0.5, 0.55 * (peak_t - bg - delta))
-        cap = basin & (sm >= peak_t - hk)
-        cap_lab = label(cap, connectivity=2)
-        cap = cap_lab == cap_lab[r, c] if cap_lab[r, c] else cap
-        area = int(cap.sum())
-        if area < min_area or area > max_area:
-            continue
-        props = regionprops(cap.astype(np.uint8), intensity_image=ff)[0]
-        vals = ff[cap]
-        cy, cx = props.centroid_weighted if hasattr(props, "centroid_weighted") else props.centroid
-        out.append(Detection(x=float(cx) + 0.5, y=float(cy) + 0.5, area=area,
-                             major=float(props.axis_major_length), minor=float(props.axis_minor_length),
-                             orientation=float(props.orientation), t_max=float(vals.max()),
-                             t_p95=float(np.percentile(vals, 95)), t_mean=float(vals.mean()),
-                             mask=cap if keep_masks else None))
+    for body in regions:
+        out.append(_measure(body, sm, fine, ff, low, cfg, keep_masks))
     out.sort(key=lambda d: -d.t_max)
     return out
+
+
+def _split(region: np.ndarray, sm: np.ndarray, peaks: np.ndarray, low: float, min_body: float,
+           cfg: DetectorConfig) -> list[np.ndarray]:
+    """Watershed of one warm region from its peaks, then merge neighbouring basins back unless
+    both are body-sized and separated by a deep enough valley (module docstring, step 3)."""
+    from skimage.segmentation import watershed
+
+    markers = np.zeros(region.shape, np.int32)
+    for j, (r, c) in enumerate(peaks, start=1):
+        markers[r, c] = j
+    basins = watershed(-sm, markers, mask=ndi.binary_dilation(region, iterations=2)) * region
+    parts = {j: basins == j for j in range(1, len(peaks) + 1)}
+    top = {j: float(sm[r, c]) for j, (r, c) in enumerate(peaks, start=1)}
+    struct = np.ones((3, 3), bool)
+    reach = max(1, int(round(cfg.merge_px * region.shape[1] / 32.0))) + 1
+    merged = True
+    while merged and len(parts) > 1:
+        merged = False
+        keys = sorted(parts, key=lambda j: top[j])  # try the weakest part first
+        for a in keys:
+            grown = ndi.binary_dilation(parts[a], struct)
+            best, best_saddle = None, -np.inf
+            for b in parts:
+                if b == a:
+                    continue
+                touch = grown & parts[b]
+                if not touch.any():  # fragments across a gap: the gap is the valley
+                    if (ndi.binary_dilation(parts[a], struct, iterations=reach) & parts[b]).any():
+                        saddle = low
+                    else:
+                        continue
+                else:  # pass height (upper bound): warmest boundary pixel on each side, the cooler of the two
+                    edge_b = float(sm[touch].max())
+                    edge_a = float(sm[ndi.binary_dilation(parts[b], struct) & parts[a]].max())
+                    saddle = min(edge_a, edge_b)
+                if saddle > best_saddle:
+                    best, best_saddle = b, saddle
+            if best is None:
+                continue
+            lower = min(top[a], top[best])
+            deep = lower - best_saddle >= max(cfg.saddle_k, cfg.saddle_rel * (lower - low))
+            big = parts[a].sum() >= min_body and parts[best].sum() >= min_body
+            if not (deep and big):
+                keep, drop = (best, a) if top[best] >= top[a] else (a, best)
+                parts[keep] = parts[keep] | parts.pop(drop)
+                merged = True
+                break
+    return list(parts.values())
+
+
+def _top_mean(vals: np.ndarray, k: float) -> float:
+    """Mean of the ``k`` warmest values (at least 1, at most all), degC."""
+    k = int(min(len(vals), max(1, round(k))))
+    return float(np.partition(vals, len(vals) - k)[len(vals) - k:].mean())
+
+
+def _measure(body: np.ndarray, sm: np.ndarray, fine: np.ndarray, ff: np.ndarray, low: float, cfg: DetectorConfig,
+             keep_mask: bool) -> Detection:
+    rr, cc = np.nonzero(body)
+    wgt = np.maximum(sm[rr, cc] - low, 1e-3)
+    x = float((cc * wgt).sum() / wgt.sum()) + 0.5
+    y = float((rr * wgt).sum() / wgt.sum()) + 0.5
+    vals = ff[rr, cc]
+    j = int(np.argmax(fine[rr, cc]))
+    peak = float(fine[rr[j], cc[j]])
+    hk = cfg.head_k if cfg.head_k is not None else max(0.5, 0.3 * (peak - low))
+    cap = np.zeros_like(body)
+    sel = fine[rr, cc] >= peak - hk
+    cap[rr[sel], cc[sel]] = True
+    cl, _ = ndi.label(cap, structure=np.ones((3, 3), bool))
+    cap = cl == cl[rr[j], cc[j]]
+    hr, hc = np.nonzero(cap)
+    hy, hx = hr.mean(), hc.mean()
+    if len(hr) > 1:  # ellipse from the second central moments (as skimage regionprops)
+        cov = np.cov(np.vstack([hr, hc]), bias=True)
+        ev, evec = np.linalg.eigh(cov)
+        major, minor = 4 * np.sqrt(max(ev[1], 0)), 4 * np.sqrt(max(ev[0], 0))
+        # skimage convention: angle between the row axis and the major axis, -pi/2..pi/2
+        orientation = float(0.5 * np.arctan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1]))
+        major = max(major, 1.0)
+        minor = max(minor, 1.0)
+    else:
+        major = minor = 1.0
+        orientation = 0.0
+    return Detection(x=x, y=y, area=int(len(rr)), major=float(major), minor=float(minor), orientation=orientation,
+                     t_max=float(vals.max()), t_p95=_top_mean(vals, cfg.top_px * (body.shape[1] / 32.0) ** 2), t_mean=float(vals.mean()),
+                     mask=body if keep_mask else None, head_x=float(hx) + 0.5, head_y=float(hy) + 0.5)

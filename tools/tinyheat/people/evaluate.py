@@ -30,7 +30,7 @@ def evaluate(table, truth: list[dict], n_frames: int, shape: tuple[int, int], ma
         g = gt.get(i, [])
         hh = hyp.get(i)
         gx = np.array([[min(max(r["x"], 0), w), min(max(r["y"], 0), h)] for r in g]).reshape(-1, 2)
-        hx = hh[["x", "y"]].to_numpy().reshape(-1, 2) if hh is not None else np.zeros((0, 2))
+        hx = hh[["head_x", "head_y"] if "head_x" in hh else ["x", "y"]].to_numpy().reshape(-1, 2) if hh is not None else np.zeros((0, 2))
         d = mm.distances.norm2squared_matrix(gx, hx, max_d2=md2)
         hids = list(hh["track"]) if hh is not None else []
         acc.update([r["pid"] for r in g], hids, d, frameid=i)

@@ -33,7 +33,8 @@ def plot_series(table, t_ms: np.ndarray, ref: np.ndarray, region, out: str | Pat
     axr.plot(t_s, ref, color="grey", lw=1)
     axr.set_ylabel("reference, degC", fontsize=8)
     axr.set_xlabel("time, s")
-    axr.set_title(f"reference region x0,y0,x1,y1 = {','.join(map(str, region))}", fontsize=8)
+    axr.set_title(f"reference region x0,y0,x1,y1 = {','.join(map(str, region))}" if region is not None
+                  else "no reference region (drift not corrected)", fontsize=8)
     fig.tight_layout()
     fig.savefig(out)
     return Path(out)

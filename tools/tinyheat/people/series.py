@@ -9,17 +9,20 @@ column             unit       meaning
 track              -          track id (1..)
 frame              -          frame index in the session
 t_ms               ms         time since the session start
-x, y               px         head centre (column, row; pixel centres at .5)
-area               px         head region size
-major, minor       px         fitted ellipse axes
-t_max, t_p95,      degC       max, 95th percentile and mean temperature of the head region
-t_mean
+x, y               px         body centre (warmth-weighted; column, row; pixel centres at .5)
+area               px         body region size
+major, minor       px         fitted ellipse axes of the head (the body's warmest cap)
+t_max, t_p95,      degC       max, skin temperature (mean of the body's 3 x scale^2 warmest
+t_mean                        pixels, :mod:`tinyheat.people.detect`) and mean of the body region
 p95_outlier        bool       t_p95 flagged by the Hampel filter (kept, marked)
 p95_filtered       degC       t_p95 with outliers replaced by the window median
 ref_degC           degC       median of the reference region in this frame
 p95_corrected      degC       p95_filtered - (ref_degC - ref_start): the reference's change since
                               the session start (ref_start = median over its first 5 % of frames,
-                              at least 5) is the room/camera drift removed
+                              at least 5) is the room/camera drift removed; = p95_filtered
+                              when no reference was usable or the correction made the series
+                              noisier (``tinyheat people`` says which)
+head_x, head_y     px         head centre (the body's warmest cap)
 =================  =========  ==========================================================
 
 Hampel filter (Hampel 1974; Pearson et al. 2016, "Generalized Hampel filters"): a value is an
@@ -67,10 +70,10 @@ def parse_region(text: str, shape: tuple[int, int]) -> tuple[int, int, int, int]
 
 def auto_reference(frames: np.ndarray, occupied: np.ndarray, size: int | None = None) -> tuple[int, int, int, int]:
     """The most stable background patch: among ``size`` x ``size`` windows (default 3 x scale px)
-    that no track ever touched (``occupied`` (H, W) bool, dilated by the window), the one whose
+    that no track ever touched (``occupied`` (H, W) bool, grown by one pixel), the one whose
     95th percentile of frame-to-frame absolute change is smallest: low noise and never crossed by
     a warm body (slow drift, which the reference must keep, barely changes consecutive frames).
-    Returns (x0, y0, x1, y1)."""
+    Returns (x0, y0, x1, y1), or None when every window was touched."""
     from scipy import ndimage as ndi
 
     f = np.asarray(frames, np.float32)
@@ -83,15 +86,15 @@ def auto_reference(frames: np.ndarray, occupied: np.ndarray, size: int | None = 
     else:
         jitter = np.zeros((h, w))
     jitter = np.where(np.isfinite(jitter), jitter, np.inf)
-    busy = ndi.binary_dilation(occupied, iterations=size) if occupied.any() else occupied
+    busy = ndi.binary_dilation(occupied, iterations=1) if occupied.any() else occupied
     score = ndi.uniform_filter(jitter, size, mode="nearest")
     bad = ndi.maximum_filter(busy.astype(np.uint8), size, mode="nearest") > 0
     half = size // 2
     valid = np.zeros((h, w), bool)
     valid[half: h - (size - 1 - half), half: w - (size - 1 - half)] = True
     cand = np.where(valid & ~bad, score, np.inf)
-    if not np.isfinite(cand).any():  # everything was occupied at some time: least busy instead
-        cand = np.where(valid, score, np.inf)
+    if not np.isfinite(cand).any():  # everything was occupied at some time: no reference
+        return None
     r, c = np.unravel_index(int(np.argmin(cand)), cand.shape)
     return int(c - half), int(r - half), int(c - half + size), int(r - half + size)
 
@@ -113,13 +116,16 @@ def reference_start(ref: np.ndarray) -> float:
 
 
 def track_table(tracks: list[Track], t_ms: np.ndarray, ref: np.ndarray | None = None,
-                hampel_k: int = 5, hampel_sigma: float = 3.5):
-    """The tidy per-track, per-frame table described in the module docstring (pandas DataFrame)."""
+                hampel_k: int = 5, hampel_sigma: float = 3.5, apply: bool = True):
+    """The tidy per-track, per-frame table described in the module docstring (pandas DataFrame).
+    ``apply=False`` (or no reference): ``p95_corrected`` = ``p95_filtered`` (no correction)."""
     import pandas as pd
 
     t_ms = np.asarray(t_ms)
     rows = []
     ref_med = reference_start(ref) if ref is not None else np.nan
+    if not apply or not np.isfinite(ref_med):
+        ref_med = np.nan
     for tk in tracks:
         p95 = np.array([d.t_p95 for d in tk.dets])
         filt, flag = hampel(p95, hampel_k, hampel_sigma)
@@ -129,7 +135,8 @@ def track_table(tracks: list[Track], t_ms: np.ndarray, ref: np.ndarray | None = 
                          "y": round(d.y, 3), "area": d.area, "major": round(d.major, 3),
                          "minor": round(d.minor, 3), "t_max": d.t_max, "t_p95": d.t_p95, "t_mean": d.t_mean,
                          "p95_outlier": bool(flag[j]), "p95_filtered": float(filt[j]), "ref_degC": r,
-                         "p95_corrected": float(filt[j] - (r - ref_med)) if np.isfinite(r) else np.nan})
+                         "p95_corrected": float(filt[j] - (r - ref_med)) if np.isfinite(r - ref_med) else float(filt[j]),
+                         "head_x": round(d.head_x, 3), "head_y": round(d.head_y, 3)})
     cols = ["track", "frame", "t_ms", "x", "y", "area", "major", "minor", "t_max", "t_p95", "t_mean",
-            "p95_outlier", "p95_filtered", "ref_degC", "p95_corrected"]
+            "p95_outlier", "p95_filtered", "ref_degC", "p95_corrected", "head_x", "head_y"]
     return pd.DataFrame(rows, columns=cols)

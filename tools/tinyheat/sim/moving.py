@@ -1,6 +1,11 @@
 """Simulated MLX90640 sessions with people moving over time, with ground truth.
 
-People enter at an edge of the view, walk to a seat, sit (small head motion), and walk out;
+The scene model is the one of :mod:`tinyheat.sim.people_scene` (shared with the occupancy
+scenes of :mod:`tinyheat.occupancy.synth`): :class:`Walker` people enter at an edge of the view,
+walk to a seat, sit (small head motion), and walk out; any
+:class:`~tinyheat.sim.people_scene.Person` (``MovingScene.people``) follows waypoints and may lie
+on the floor (fallen, sleeping); static warm objects (``MovingScene.objects``) appear and
+disappear; a warm room is ``room_degC`` (e.g. 28);
 the room warms or cools slowly (room and sensor Ta drift), and an optional camera drift adds the
 same offset to every pixel (what a reference region must remove). The view is a plane in sensor
 pixel units (x = column 0..32, y = row 0..24) rendered supersampled and read through the sensor
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .people_scene import Person, StaticObject, body_shapes
 from .sensor import COLS, ROWS, Mlx90640Sensor, SensorConfig, integrate_pixels
 
 
@@ -63,6 +69,9 @@ class Walker:
             p = s + (d - s) * ((u - self.walk_s - self.sit_s) / self.walk_s)
         return float(p[0]), float(p[1])
 
+    def lying_angle(self, t: float) -> float | None:
+        return None
+
 
 @dataclass
 class MovingScene:
@@ -76,6 +85,13 @@ class MovingScene:
     ta_above_room_k: float = 7.0
     hot_object: tuple[float, float, float, float, float] | None = (26.0, 2.0, 29.0, 4.0, 30.0)  #: x0,y0,x1,y1,degC
     walkers: list[Walker] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)          #: more people on waypoint paths
+    objects: list[StaticObject] = field(default_factory=list)   #: warm boxes (delta above the room) switched on/off
+    lying_degC: float = 28.0  #: a lying body seen from above (clothing, arms; the floor under it warms)
+
+    @property
+    def everyone(self) -> list:
+        return list(self.walkers) + list(self.people)
 
 
 def default_scene(seed: int = 0, duration_s: float = 75.0, n_people: int = 3, **kw) -> MovingScene:
@@ -108,16 +124,19 @@ def render_apparent(scene: MovingScene, t: float, ss: int = 4) -> np.ndarray:
     if scene.hot_object:
         x0, y0, x1, y1, temp = scene.hot_object
         img = np.where((X >= x0) & (X < x1) & (Y >= y0) & (Y < y1), temp, img)
-    for w in scene.walkers:
-        p = w.position(t)
-        if p is None:
+    for o in scene.objects:
+        if o.on(t):
+            img = np.where((X >= o.x0) & (X < o.x1 + 1) & (Y >= o.y0) & (Y < o.y1 + 1), img + o.delta_degC, img)
+    for w in scene.everyone:
+        shapes = body_shapes(w, t, X, Y)
+        if shapes is None:
             continue
+        p = w.position(t)
         r2 = (X - p[0]) ** 2 + (Y - p[1]) ** 2
         r = w.head_r_px
-        # shoulders/body (clothing) around and below the head, then the head: hair rim -> face
-        body = ((X - p[0]) / (2.2 * r)) ** 2 + ((Y - p[1] - 1.6 * r) / (1.8 * r)) ** 2 <= 1
-        img = np.where(body, 27.0, img)
-        head = r2 <= r * r
+        # body (clothing: shoulders seen from above, or the whole lying body), then the head: hair rim -> face
+        head, body = shapes
+        img = np.where(body, 27.0 if w.lying_angle(t) is None else scene.lying_degC, img)
         prof = w.face_degC - (w.face_degC - 30.0) * np.clip(r2 / (r * r), 0, 1) ** 2
         img = np.where(head, prof, img)
     return img
@@ -156,7 +175,7 @@ def simulate_session(scene: MovingScene, seed: int = 0, cfg: SensorConfig | None
         cam = scene.camera_drift_k * t / scene.duration_s
         frames[i] = f + cam
         clean = None
-        for w in scene.walkers:
+        for w in scene.everyone:
             p = w.position(t)
             r = w.head_r_px
             if p is None or not (-r < p[0] < COLS + r and -r < p[1] < ROWS + r):
@@ -175,8 +194,9 @@ def simulate_session(scene: MovingScene, seed: int = 0, cfg: SensorConfig | None
             "sim": {"duration_s": scene.duration_s, "frame_hz": scene.frame_hz, "room_degC": scene.room_degC,
                     "room_drift_k": scene.room_drift_k, "camera_drift_k": scene.camera_drift_k,
                     "people": [{"pid": w.pid, "t_in_s": round(w.t_in_s, 3), "t_out_s": round(w.t_out_s, 3),
-                                "seat": list(w.seat), "head_r_px": round(w.head_r_px, 3),
-                                "face_degC": round(w.face_degC, 3)} for w in scene.walkers]}}
+                                **({"seat": list(w.seat)} if hasattr(w, "seat") else {}),
+                                "head_r_px": round(w.head_r_px, 3),
+                                "face_degC": round(w.face_degC, 3)} for w in scene.everyone]}}
     return SimSession(frames, t_ms, ta, truth, meta)
 
 
