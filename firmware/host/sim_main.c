@@ -116,6 +116,7 @@ int main(int argc, char **argv)
         struct pollfd pfd = {pty.master, (short)(room ? POLLIN : POLLOUT), 0};
         uint32_t wait = sim_port_ms_to_subpage(&sp);
         if (dev.rx_pos < dev.rx_len && room) wait = 0;
+        if (!pty.host_open) pfd.fd = -1; /* no host: the master only reports POLLHUP; just sleep */
         poll(&pfd, 1, wait > 20 ? 20 : (int)wait);
     }
     char stats[160];

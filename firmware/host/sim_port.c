@@ -203,6 +203,15 @@ static size_t p_link_tx_room(void *ctx)
     return mem_cap(s) - s->d2h_len;
 }
 
+/* DTR of the simulated USB port: the pty's slave side is open (a host program has the port), or
+ * the in-memory link's host_open flag. */
+static int p_link_host_open(void *ctx)
+{
+    sim_port_t *s = ctx;
+    if (s->pty) return sim_pty_host_open(s->pty);
+    return s->host_open;
+}
+
 void sim_port_host_send(sim_port_t *s, const uint8_t *data, size_t n)
 {
     if (s->h2d_pos == s->h2d_len) s->h2d_pos = s->h2d_len = 0;
@@ -233,6 +242,7 @@ void sim_port_init(sim_port_t *s, th_port_t *port, sim_frames_t *frames, const c
     s->eeprom_id[1] = 0x4d00; /* "M"  */
     s->eeprom_id[2] = 0x0001;
     s->uncertain_below = 0.6f;
+    s->host_open = 1;
     s->fs.dir = card_dir;
     s->fs.no_card = 1;
     s->card_detect = card_dir != NULL;
@@ -260,6 +270,7 @@ void sim_port_init(sim_port_t *s, th_port_t *port, sim_frames_t *frames, const c
     port->link_read = p_link_read;
     port->link_write = p_link_write;
     port->link_tx_room = p_link_tx_room;
+    port->link_host_open = p_link_host_open;
 }
 
 void sim_port_free(sim_port_t *s)

@@ -291,3 +291,42 @@ def test_sim_device_streams_predictions_of_the_exported_model(presence_csvs, per
     # a subpage dropped under load changes the smoothing history of the next 3 predictions
     assert same >= 0.8 * len(pairs)
     assert min(us) > 0 and len(set(us)) > 1  # measured, not a constant
+
+
+def _first_messages(pty: str, n: int, timeout_s: float = 3.0) -> list:
+    """Open the pty like a host that does not flush, return the first n (seq, message)."""
+    import os
+    import select
+
+    fd = os.open(pty, os.O_RDWR | os.O_NOCTTY)
+    try:
+        dec, out, t0 = p.StreamDecoder(), [], time.monotonic()
+        while len(out) < n and time.monotonic() - t0 < timeout_s:
+            if select.select([fd], [], [], 0.2)[0]:
+                out += [(raw.seq, p.parse(raw)) for raw in dec.feed(os.read(fd, 4096))]
+        return out[:n]
+    finally:
+        os.close(fd)
+
+
+def test_every_connection_starts_with_hello_ff_seq_0(sim_exe, tmp_path):
+    """PROTOCOL.md section 1: on a first boot with a new card (EEPROM backup LOG at boot) the
+    host's first message is HELLO status 0xFF, seq 0, then the LOG; nothing is sent while no
+    host has the port open, and a re-opened port starts again at HELLO 0xFF seq 0."""
+    (tmp_path / "sd").mkdir()
+    proc = subprocess.Popen([str(sim_exe), "--sd", str(tmp_path / "sd"), "--mode", "stream", "--rate-code", "7",
+                             "--max-seconds", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pty = proc.stdout.readline().split()[1]
+        time.sleep(0.4)  # frames are produced meanwhile, with no host: dropped, not queued
+        first = _first_messages(pty, 3)
+        assert [(s_, type(m).__name__) for s_, m in first[:2]] == [(0, "Hello"), (1, "Log")], first
+        assert first[0][1].status == p.ST_UNSOLICITED and first[0][1].session == 1
+        assert first[1][1].text.startswith("EEPROM backup saved") and isinstance(first[2][1], p.Frame)
+        time.sleep(0.3)
+        again = _first_messages(pty, 2)
+        assert again[0][0] == 0 and isinstance(again[0][1], p.Hello) and again[0][1].status == p.ST_UNSOLICITED
+        assert again[1][0] == 1 and isinstance(again[1][1], p.Frame)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)

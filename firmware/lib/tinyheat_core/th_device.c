@@ -21,10 +21,30 @@ void th_device_default_config(th_device_config_t *cfg)
 
 /* ---- serial link ------------------------------------------------------------------------ */
 
+/* Messages go out only while a host has the port open (PROTOCOL.md section 1: each connection
+ * starts with the unsolicited HELLO, seq 0); others are dropped whole and counted. */
 static size_t link_write(void *ctx, const uint8_t *data, size_t n)
 {
-    const th_port_t *port = ctx;
+    const th_device_t *d = ctx;
+    const th_port_t *port = d->port;
+    if (!d->host_open) return 0;
     return port->link_write ? port->link_write(port->ctx, data, n) : 0;
+}
+
+/* A host opened the port (or the device booted with one attached): the connection's first
+ * message is HELLO status 0xFF with seq 0, then the LOG line that waited for a host. */
+static void host_connected(th_device_t *d)
+{
+    d->host_open = 1;
+    d->link.tx_seq = 0;
+    th_link_device_send_hello(&d->link, TH_LINK_ST_UNSOLICITED, 0);
+    d->stats.connections++;
+}
+
+static void queue_log(th_device_t *d, int level, const char *text)
+{
+    snprintf(d->pending_log, sizeof d->pending_log, "%s", text);
+    d->pending_log_level = (uint8_t)level;
 }
 
 static int reply_room(const th_device_t *d)
@@ -131,7 +151,7 @@ static void eeprom_backup(th_device_t *d)
     if (r == TH_FS_OK) {
         d->stats.eeprom_backups++;
         snprintf(msg, sizeof msg, "EEPROM backup saved: %s", name);
-        th_link_device_send_log(&d->link, 1, msg);
+        queue_log(d, 1, msg); /* sent after the HELLO of a connection, never before it */
     }
     if (r == TH_FS_OK || r == TH_FS_EXISTS) d->eeprom_on_card = 1; /* else: retried at the next mount */
 }
@@ -270,7 +290,7 @@ void th_device_init(th_device_t *d, const th_port_t *port, const th_device_confi
     d->link_ctx.eeprom = link_eeprom;
     d->link_ctx.owner = d;
     d->link_ctx.app = &d->app;
-    th_link_device_init(&d->link, link_write, (void *)port, th_link_app_commands(), &d->link_ctx);
+    th_link_device_init(&d->link, link_write, d, th_link_app_commands(), &d->link_ctx);
 
     /* card: labels now; session, counters and EEPROM backup in card_mounted() */
     d->sd_ok = (uint8_t)(port->storage_mount && port->storage_mount(port->ctx));
@@ -284,10 +304,8 @@ void th_device_init(th_device_t *d, const th_port_t *port, const th_device_confi
     d->stats.sd_mounts = d->sd_ok;
     d->stats_t0 = port->millis(port->ctx);
     if (label_status[0]) th_app_set_status(&d->app, TH_STATUS_INFO, label_status);
-    if (!port->link_host_open) {
-        d->host_open = 1;
-        th_link_device_send_hello(&d->link, TH_LINK_ST_UNSOLICITED, 0);
-    }
+    /* nothing was sent so far (host_open = 0): the boot HELLO is the first message, seq 0 */
+    if (!port->link_host_open || port->link_host_open(port->ctx)) host_connected(d);
 }
 
 void th_device_step(th_device_t *d)
@@ -301,8 +319,12 @@ void th_device_step(th_device_t *d)
     d->link_ctx.app = &d->app;
     if (p->link_host_open) {
         int open = p->link_host_open(p->ctx) ? 1 : 0;
-        if (open && !d->host_open) th_link_device_send_hello(&d->link, TH_LINK_ST_UNSOLICITED, 0);
+        if (open && !d->host_open) host_connected(d);
         d->host_open = (uint8_t)open;
+    }
+    if (d->pending_log[0] && d->host_open) {
+        th_link_device_send_log(&d->link, d->pending_log_level, d->pending_log);
+        d->pending_log[0] = '\0';
     }
     if (d->debug_log[0]) {
         th_link_device_send_log(&d->link, 0, d->debug_log);

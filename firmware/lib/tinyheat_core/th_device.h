@@ -68,6 +68,7 @@ typedef struct {
     uint16_t fps_x100;         /**< full frames/s x 100 over the last TH_DEVICE_STATS_MS */
     uint32_t eeprom_backups;   /**< EEPROM backup files written */
     uint32_t debug_logs_dropped; /**< th_debug_log lines lost because one was still queued */
+    uint32_t connections;      /**< host connections (port opened) since boot, incl. one at boot */
 } th_device_stats_t;
 
 typedef struct th_device {
@@ -86,6 +87,8 @@ typedef struct th_device {
     uint8_t jpeg[TH_DEVICE_JPEG_BYTES];
     uint32_t stats_t0, stats_frames0;
     char debug_log[TH_LINK_MAX_LOG_TEXT + 1]; /**< one queued th_debug_log line ("" none) */
+    char pending_log[96];      /**< one info LOG waiting for a host (EEPROM backup), "" none */
+    uint8_t pending_log_level;
     th_device_stats_t stats;
 } th_device_t;
 
@@ -93,7 +96,9 @@ typedef struct th_device {
 void th_device_default_config(th_device_config_t *cfg);
 
 /** Boot: mount the card, session id (0 without a card), labels.txt, sample counters, sensor,
- *  EEPROM backup, state machine, unsolicited HELLO. port must outlive dev. */
+ *  EEPROM backup, state machine; then, if a host has the port open (or the port cannot tell),
+ *  the unsolicited HELLO with seq 0 as the first message (PROTOCOL.md section 1). A host that
+ *  opens the port later gets its own HELLO 0xFF, seq 0, from th_device_step. port must outlive dev. */
 void th_device_init(th_device_t *dev, const th_port_t *port, const th_device_config_t *cfg);
 
 /** One loop pass: inputs -> th_app_step -> actions. Never blocks except inside port calls. */

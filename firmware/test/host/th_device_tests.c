@@ -41,6 +41,9 @@ typedef struct {
     int seen_seq;
     uint16_t last_seq;
     unsigned gaps;
+    unsigned msgs;                 /* messages decoded */
+    uint8_t first_type[4], first_status[4];
+    uint16_t first_seq[4];         /* the first 4 messages: type, seq, HELLO status */
 } host_t;
 
 static void host_init(host_t *h)
@@ -57,6 +60,12 @@ static void on_msg(host_t *h, const th_link_msg_t *m)
     h->seen_seq = 1;
     h->last_seq = m->seq;
     th_link_r_init(&r, m->payload, m->len);
+    if (h->msgs < 4) {
+        h->first_type[h->msgs] = m->type;
+        h->first_seq[h->msgs] = m->seq;
+        h->first_status[h->msgs] = m->len > 1 ? m->payload[1] : 0;
+    }
+    h->msgs++;
     if (m->type == TH_LINK_T_HELLO) {
         char s[40];
         uint8_t st, n;
@@ -400,6 +409,58 @@ static void test_session_and_eeprom(const char *card)
     rig_free(&g);
 }
 
+/* PROTOCOL.md section 1: the first message a host sees on a connection is HELLO status 0xFF
+ * with seq 0, also on a first boot with a new card (EEPROM backup LOG) and on every re-open
+ * of the port (DTR); nothing is sent while no host has the port open. */
+static void test_boot_hello_first(const char *card)
+{
+    static rig_t g;
+    clean(card);
+    rig_boot(&g, card, TH_MODE_COLLECT); /* a new card: session 1 and the EEPROM backup at boot */
+    host_read(&g.host, &g.sp, (size_t)-1);
+    run(&g, 20, 5);
+    CHECK(g.dev.stats.eeprom_backups == 1);
+    CHECK(g.host.msgs >= 2 && g.host.first_type[0] == TH_LINK_T_HELLO && g.host.first_seq[0] == 0 &&
+          g.host.first_status[0] == TH_LINK_ST_UNSOLICITED && g.host.last_session == 1);
+    CHECK(g.host.first_type[1] == TH_LINK_T_LOG && g.host.first_seq[1] == 1);
+    rig_free(&g);
+
+    /* no host at boot (board: DTR low): nothing goes out; the host that opens the port later
+     * sees HELLO 0xFF seq 0 first, then the LOG that waited for it */
+    clean(card);
+    memset(&g, 0, sizeof g);
+    {
+        th_device_config_t cfg;
+        sim_frames_load(&g.frames, NULL);
+        sim_port_init(&g.sp, &g.port, &g.frames, card, NULL);
+        g.sp.sim_clock = 1;
+        g.sp.host_open = 0;
+        th_device_default_config(&cfg);
+        cfg.app.start_mode = TH_MODE_STREAM;
+        host_init(&g.host);
+        th_device_init(&g.dev, &g.port, &cfg);
+    }
+    run(&g, 3000, 5);
+    CHECK(g.host.msgs == 0 && g.sp.d2h_len == 0 && g.dev.stats.frames >= 11);
+    g.sp.host_open = 1;
+    run(&g, 600, 5);
+    CHECK(g.host.first_type[0] == TH_LINK_T_HELLO && g.host.first_seq[0] == 0 &&
+          g.host.first_status[0] == TH_LINK_ST_UNSOLICITED);
+    CHECK(g.host.first_type[1] == TH_LINK_T_LOG && g.host.first_seq[1] == 1 && g.host.gaps == 0);
+    CHECK(g.host.n[TH_LINK_T_FRAME] >= 2);
+    /* the host closes and re-opens the port: a new connection, again HELLO 0xFF seq 0 first */
+    g.sp.host_open = 0;
+    run(&g, 500, 5);
+    host_init(&g.host);
+    g.sp.d2h_len = 0;
+    g.sp.host_open = 1;
+    run(&g, 600, 5);
+    CHECK(g.host.first_type[0] == TH_LINK_T_HELLO && g.host.first_seq[0] == 0 &&
+          g.host.first_status[0] == TH_LINK_ST_UNSOLICITED && g.host.gaps == 0);
+    CHECK(g.host.n[TH_LINK_T_FRAME] >= 2 && g.dev.stats.connections == 2);
+    rig_free(&g);
+}
+
 static void test_command_burst(void)
 {
     static rig_t g;
@@ -479,6 +540,7 @@ int main(int argc, char **argv)
     test_sensor_unplugged_and_replugged();
     test_card_faults(card);
     test_session_and_eeprom(card);
+    test_boot_hello_first(card);
     test_command_burst();
     test_long_run(card, hours);
     printf("%d checks, %d failures\n", g_checks, g_fail);
