@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model_params.h"
 #include "sim_frames.h"
@@ -94,6 +95,8 @@ int main(int argc, char **argv)
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    pid_t parent = getppid(); /* a parent that dies without stopping us (SIGKILL): we stop too */
     signal(SIGPIPE, SIG_IGN);
     printf("pty %s\n", pty.path);
     fflush(stdout);
@@ -106,7 +109,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     double t_end = max_s > 0 ? max_s * 1000.0 + 1000.0 : 0;
-    while (!g_stop) {
+    while (!g_stop && getppid() == parent) {
         th_device_step(&dev);
         sim_pty_flush(&pty);
         if (t_end > 0 && port.millis(&sp) > t_end) break;

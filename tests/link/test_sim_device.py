@@ -330,3 +330,70 @@ def test_every_connection_starts_with_hello_ff_seq_0(sim_exe, tmp_path):
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process whose parent chain reaches pid (Linux /proc)."""
+    import os
+
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text()
+            except OSError:
+                continue
+            parent[int(d)] = int(stat.rsplit(")", 1)[1].split()[1])
+    out, todo = set(), [pid]
+    while todo:
+        q = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == q]
+        out.update(kids)
+        todo += kids
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sim_device_signal_ends_the_whole_process_tree(sig, presence_csvs, tmp_path):
+    """SIGTERM / SIGHUP to `tinyheat sim-device` (with the model: simulator, the helper's shell
+    and the TFLM helper): every process of the tree ends and the temp folder is removed."""
+    import os
+
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    rec = tmp_path / "rec.npz"  # an .npz is converted into the temp folder: it must go too
+    frames = np.loadtxt(presence_csvs["person"], delimiter=",", dtype=np.float32).reshape(-1, 24, 32)[:8]
+    np.savez(rec, frames=frames, t_ms=np.arange(8) * 125, ta_degC=np.full(8, 25, np.float32), meta="{}")
+    proc = subprocess.Popen([sys.executable, "-m", "tinyheat.cli", "sim-device", "--frames", str(rec)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmpdir)})
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("pty "), line + proc.stderr.read()
+        tree = set()
+        for _ in range(50):  # the helper process starts before the pty is printed
+            tree = _descendants(proc.pid)
+            if len(tree) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(tree) >= 2, tree  # the simulator and the helper (and its shell)
+        assert any(d.name.startswith("tinyheat-sim-") for d in tmpdir.iterdir())
+        proc.send_signal(sig)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig
+    deadline = time.monotonic() + 5
+    while any(_alive(q) for q in tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [q for q in tree if _alive(q)]
+    assert list(tmpdir.iterdir()) == []

@@ -252,16 +252,52 @@ def sim_device_cmd(frames_csv, sd, rate, mode, no_model):
     if sd:
         os.makedirs(sd, exist_ok=True)
         args += ["--sd", sd]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    # its own session (process group): the simulator, the helper's shell and the helper end
+    # together whatever stops us (Ctrl-C, SIGTERM, SIGHUP of a closed terminal)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    got = []
+
+    def on_signal(signum, _frame):
+        got.append(signum)
+        raise KeyboardInterrupt
+
+    old = {}
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            old[s] = signal.signal(s, on_signal)
+        except ValueError:  # not the main thread (embedded use): the caller stops us
+            pass
     try:
         for line in proc.stdout:
-            click.echo(line.rstrip())
+            try:
+                click.echo(line.rstrip())
+            except OSError:  # our terminal went away: keep serving the pty until a signal
+                pass
     except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
+        pass
     finally:
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for s, h in old.items():
+            signal.signal(s, h)
+        stop_process_group(proc)
         tmp.cleanup()
-    sys.exit(proc.returncode or 0)
+    sys.exit(128 + got[0] if got else (proc.returncode if proc.returncode and proc.returncode > 0 else 0))
+
+
+def stop_process_group(proc: subprocess.Popen, timeout_s: float = 5.0) -> None:
+    """End ``proc`` (started with ``start_new_session=True``) and every process of its group:
+    SIGTERM (the simulator stops its model helper and prints its statistics), then SIGKILL to
+    whatever is left after ``timeout_s`` seconds. Never raises for processes already gone."""
+    def killpg(sig):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    if proc.poll() is None:
+        killpg(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            pass
+    killpg(signal.SIGKILL)  # stragglers (a helper that ignored the simulator's EOF)
+    proc.wait()
