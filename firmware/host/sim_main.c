@@ -8,7 +8,8 @@
  *                     in the real TFLM interpreter of a helper process (sim_tflm.h), with the
  *                     core's pre/post-processing; without --tflm-helper there is no model.
  *
- * Usage: tinyheat_sim [--frames CSV|NPY] [--sd DIR] [--rate-code 0..7] [--mode collect|classify|stream]
+ * Usage: tinyheat_sim --version   (firmware version, sensor, the compiled-in model's name and CRC-32)
+ *        tinyheat_sim [--frames CSV|NPY] [--sd DIR] [--rate-code 0..7] [--mode collect|classify|stream]
  *                     [--max-seconds S] [--tflm-helper "CMD"]
  */
 #define _POSIX_C_SOURCE 200809L
@@ -29,6 +30,9 @@
 #include "tinyheat_model.h"
 
 #define SIM_FW_VERSION "sim-0.2.0"
+#ifndef TH_MODEL_NAME
+#define TH_MODEL_NAME "tinyheat_model" /* the Makefile passes the exported run's name */
+#endif
 
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
@@ -38,8 +42,15 @@ int main(int argc, char **argv)
     const char *frames_path = NULL, *sd = NULL, *helper = NULL;
     int rate_code = TH_MLX_DEFAULT_REFRESH, mode = TH_MODE_COLLECT;
     double max_s = 0;
+    static char model_id[TH_LINK_MODEL_ID_CAP];
+    th_device_model_id(TH_MODEL_NAME, th_model_tflite, th_model_tflite_len, model_id, sizeof model_id);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--version")) {
+            printf("tinyheat_sim %s, MLX90640 %dx%d, model %s (%u bytes, %d labels)\n", SIM_FW_VERSION, 32, 24,
+                   model_id, th_model_tflite_len, model_params()->num_labels);
+            return 0;
+        }
         if (!strcmp(a, "--frames") && v) frames_path = argv[++i];
         else if (!strcmp(a, "--sd") && v) sd = argv[++i];
         else if (!strcmp(a, "--rate-code") && v) rate_code = atoi(argv[++i]);
@@ -90,6 +101,7 @@ int main(int argc, char **argv)
     cfg.emissivity = TH_MLX_EMISSIVITY;
     cfg.n_model = have_model ? model_params()->num_labels : 0;
     cfg.model_labels = model_params()->labels;
+    cfg.model_id = have_model ? model_id : "";
     cfg.app.start_mode = (th_mode_t)mode;
     cfg.app.refresh_code = (uint8_t)rate_code;
 
@@ -105,7 +117,7 @@ int main(int argc, char **argv)
     th_session_format(dev.app.store.session, hex);
     printf("session %s, SD %s, frames %s, mode %s, rate code %d, model %s\n", hex, sd ? sd : "(none)",
            frames_path ? frames_path : "(synthetic)", th_app_mode_name(dev.app.mode), rate_code,
-           have_model ? "exported model in TFLM (helper process)" : "(none)");
+           have_model ? model_id : "(none)");
     fflush(stdout);
 
     double t_end = max_s > 0 ? max_s * 1000.0 + 1000.0 : 0;

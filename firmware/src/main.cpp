@@ -14,10 +14,14 @@
 #include "sensor_mlx90640.h"
 #include "storage_sd.h"
 #include "th_device.h"
+#include "tinyheat_model.h"
 #include "tinyheat_config.h"
 
 #ifndef TH_FW_VERSION
 #define TH_FW_VERSION "0.2.0"
+#endif
+#ifndef TH_MODEL_NAME
+#define TH_MODEL_NAME "tinyheat_model"
 #endif
 
 static th_device_t g_dev;
@@ -148,6 +152,9 @@ void setup()
     cfg.emissivity = TH_MLX_EMISSIVITY;
     cfg.n_model = model && mp ? mp->num_labels : 0;
     cfg.model_labels = mp ? mp->labels : nullptr;
+    static char model_id[TH_LINK_MODEL_ID_CAP];
+    th_device_model_id(TH_MODEL_NAME, th_model_tflite, th_model_tflite_len, model_id, sizeof model_id);
+    cfg.model_id = model ? model_id : "";
     cfg.app.refresh_code = TH_MLX_DEFAULT_REFRESH;
     th_device_init(&g_dev, &g_port, &cfg);
     if (!model) th_app_set_status(&g_dev.app, TH_STATUS_ERROR, classifier_error());

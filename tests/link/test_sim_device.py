@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,7 @@ def test_commands_change_mode_labels_rate_and_capture_on_the_device(sim):
         assert h.fw_version == "sim-0.2.0" and h.mode == p.MODES["collect"]
         assert h.capture_labels == ("face0", "face1", "env") and h.model_labels == ()  # started without the model
         assert h.session == 1 and h.stats is not None and h.stats.frames >= 0
+        assert h.model_id == "" and h.geometry == (24, 32)  # identity trailer: MLX90640, no model running
         assert c.request(p.SetMode(p.MODES["classify"])).mode == p.MODES["classify"]
         assert c.request(p.SetLabels(("cat", "dog", "human"))).capture_labels == ("cat", "dog", "human")
         assert c.request(p.SetRate(5)).rate_code == 5
@@ -255,6 +257,9 @@ def test_sim_device_streams_predictions_of_the_exported_model(presence_csvs, per
         c = DeviceClient(open_port(line.split()[1]))
         h = c.connect(stream=True)
         assert h.model_labels == tuple(card["labels"])
+        # the model it runs, by name and CRC-32 of the .tflite (PROTOCOL.md HELLO identity trailer)
+        crc = zlib.crc32((model_dir / "tinyheat_model.tflite").read_bytes())
+        assert h.model_id == f"{Path(card['run']).name} crc32:{crc:08x}", h.model_id
         pairs, pending, t0 = [], None, time.monotonic()
         for m in c.messages(timeout_s=3.0):
             if isinstance(m, p.Prediction):

@@ -16,7 +16,15 @@ void th_device_default_config(th_device_config_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->fw_version = "0.1.0";
     cfg->emissivity = 0.95f;
+    cfg->rows = 24;
+    cfg->cols = 32;
     th_app_default_config(&cfg->app);
+}
+
+void th_device_model_id(const char *name, const unsigned char *tflite, unsigned int len, char *buf, size_t cap)
+{
+    uint32_t crc = th_link_crc32(0, tflite, len);
+    snprintf(buf, cap, "%.40s crc32:%08lx", name && name[0] ? name : "model", (unsigned long)crc);
 }
 
 /* ---- serial link ------------------------------------------------------------------------ */
@@ -286,6 +294,9 @@ void th_device_init(th_device_t *d, const th_port_t *port, const th_device_confi
     d->link_ctx.emissivity = d->cfg.emissivity;
     d->link_ctx.n_model = d->cfg.n_model;
     d->link_ctx.model_labels = d->cfg.model_labels;
+    d->link_ctx.model_id = d->cfg.model_id;
+    d->link_ctx.rows = d->cfg.rows;
+    d->link_ctx.cols = d->cfg.cols;
     d->link_ctx.stats = link_stats;
     d->link_ctx.eeprom = link_eeprom;
     d->link_ctx.owner = d;

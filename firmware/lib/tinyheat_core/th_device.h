@@ -53,6 +53,8 @@ typedef struct {
     float emissivity;                /**< HELLO emissivity */
     int n_model;                     /**< model output labels (0 = no model) */
     const char *const *model_labels; /**< n_model labels */
+    const char *model_id;            /**< HELLO identity: "<name> crc32:<hex>" of the model (th_device_model_id), or NULL */
+    uint8_t rows, cols;              /**< sensor frame geometry for HELLO (default 24 x 32) */
     th_app_config_t app;             /**< state machine configuration (th_app_default_config) */
 } th_device_config_t;
 
@@ -103,6 +105,10 @@ void th_device_init(th_device_t *dev, const th_port_t *port, const th_device_con
 
 /** One loop pass: inputs -> th_app_step -> actions. Never blocks except inside port calls. */
 void th_device_step(th_device_t *dev);
+
+/** The model identity HELLO carries: "<name> crc32:<8 hex digits>" (CRC-32 = zlib.crc32 of the
+ *  .tflite bytes, PROTOCOL.md HELLO) into buf (>= TH_LINK_MODEL_ID_CAP bytes). */
+void th_device_model_id(const char *name, const unsigned char *tflite, unsigned int len, char *buf, size_t cap);
 
 /** "stats: 3.98 frames/s, 0 dropped subpages, 0 I2C errors, ..." into buf. */
 void th_device_stats_text(const th_device_t *dev, char *buf, size_t cap);

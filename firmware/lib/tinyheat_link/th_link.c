@@ -319,6 +319,11 @@ size_t th_link_build_hello(const th_link_hello_t *h, uint8_t *buf, size_t cap)
         th_link_w_u32(&w, h->sensor_errors);
         th_link_w_u16(&w, h->sensor_reinits);
         th_link_w_u32(&w, h->tx_dropped);
+        if (h->has_identity) {
+            th_link_w_u8(&w, h->rows);
+            th_link_w_u8(&w, h->cols);
+            th_link_w_str8(&w, h->model_id, TH_LINK_MODEL_ID_CAP - 1);
+        }
     }
     return w_done(&w);
 }

@@ -26,8 +26,8 @@ def _connect(port: str, stream: bool = True):
         hello = client.connect(stream=stream)
     except LinkError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"{port}: tinyheat fw {hello.fw_version or '?'}, session {hello.session:08x}, "
-               f"labels {' '.join(hello.capture_labels) or '-'}, mode {hello.mode_name}", err=True)
+    click.echo(f"{port}: tinyheat fw {hello.fw_version or '?'}, {hello.device_text}, session "
+               f"{hello.session:08x}, labels {' '.join(hello.capture_labels) or '-'}, mode {hello.mode_name}", err=True)
     return client
 
 
@@ -197,22 +197,78 @@ def rate_code_for_hz(hz: float) -> int:
     return code
 
 
-def build_sim(build_dir: Path | None = None) -> Path:
-    """Build the simulated device with make (firmware/host/Makefile) into ``build_dir`` (default:
-    :func:`tinyheat.paths.build_dir`), return the binary's path. ClickException if it fails."""
-    from ..paths import build_dir as default_build_dir, build_lock, firmware_dir
+#: Files of the simulated device's build (firmware/host/Makefile), relative to the firmware folder.
+SIM_SOURCES = ("host/*.c", "host/*.h", "host/Makefile", "lib/tinyheat_core/*.c", "lib/tinyheat_core/*.h",
+               "lib/tinyheat_link/*.c", "lib/tinyheat_link/*.h", "lib/tinyheat_model/tinyheat_model.c",
+               "lib/tinyheat_model/tinyheat_model.h", "src/model_params.c", "src/model_params.h", "include/*.h")
+SIM_CACHE_KEEP = 8  #: simulator builds kept in the cache (least recently used removed)
+
+
+def model_name(fw: Path) -> str:
+    """The exported model's name: the last part of ``run`` in its model_card.json (e.g. ``demo``
+    for ``runs/demo``), reduced to ``[A-Za-z0-9_.-]``; ``tinyheat_model`` if unknown."""
+    import json
+    import re
 
     try:
-        fw = firmware_dir()
-    except FileNotFoundError as e:
-        raise click.ClickException(str(e)) from None
-    out = Path(build_dir or default_build_dir("host")).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    with build_lock(out):
-        r = subprocess.run(["make", "-s", "-C", str(fw / "host"), f"BUILD={out}"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise click.ClickException(f"building the simulated device failed:\n{r.stdout}{r.stderr}")
-    return out / "tinyheat_sim"
+        run = json.loads((fw / "lib" / "tinyheat_model" / "model_card.json").read_text()).get("run") or ""
+    except (OSError, ValueError, AttributeError):
+        run = ""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(run)).name)[:40]
+    return name or "tinyheat_model"
+
+
+def sim_build_key(fw: Path) -> str:
+    """16 hex digits of SHA-256 over the simulator's sources and the exported model (names and
+    bytes, :data:`SIM_SOURCES`), the model name and the C compiler: the cache key of its binary.
+    A :class:`~tinyheat.errors.UserError` if the folder has no exported model."""
+    import hashlib
+    import os as _os
+
+    from ..errors import UserError
+
+    missing = [p for p in SIM_SOURCES if "*" not in p and not (fw / p).is_file()]
+    if missing:
+        raise UserError(f"{fw} cannot build the simulated device: missing {', '.join(missing)} "
+                        "(an exported model: `tinyheat export`)")
+    h = hashlib.sha256()
+    for pattern in SIM_SOURCES:
+        for f in sorted(fw.glob(pattern)):
+            h.update(f.relative_to(fw).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    h.update(f"MODEL_NAME={model_name(fw)} CC={_os.environ.get('CC', 'cc')}".encode())
+    return h.hexdigest()[:16]
+
+
+def build_sim(build_dir: Path | None = None) -> Path:
+    """Build the simulated device with make (firmware/host/Makefile) into
+    ``build_dir/<key>/tinyheat_sim`` (default folder: :func:`tinyheat.paths.build_dir`), where
+    ``key`` = :func:`sim_build_key` (a hash of the sources and the model, not file dates: another
+    ``TINYHEAT_FIRMWARE`` or model gets its own binary; an unchanged one is reused without make).
+    Keeps the :data:`SIM_CACHE_KEEP` most recently used builds. Returns the binary's path;
+    ClickException if the build fails, a UserError for a missing/incomplete firmware folder."""
+    import shutil
+
+    from ..paths import build_dir as default_build_dir, build_lock, firmware_dir
+
+    fw = firmware_dir()
+    key = sim_build_key(fw)
+    root = Path(build_dir or default_build_dir("host")).resolve()
+    out = root / key
+    exe = out / "tinyheat_sim"
+    with build_lock(root):
+        if not (exe.is_file() and os.access(exe, os.X_OK)):
+            out.mkdir(parents=True, exist_ok=True)
+            r = subprocess.run(["make", "-s", "-B", "-C", str(fw / "host"), f"BUILD={out}",
+                                f"MODEL_NAME={model_name(fw)}"], capture_output=True, text=True)
+            if r.returncode != 0:
+                shutil.rmtree(out, ignore_errors=True)
+                raise click.ClickException(f"building the simulated device failed:\n{r.stdout}{r.stderr}")
+        os.utime(out)  # most recently used
+        builds = sorted((d for d in root.iterdir() if d.is_dir() and (d / "tinyheat_sim").exists()),
+                        key=lambda d: d.stat().st_mtime, reverse=True)
+        for old in builds[SIM_CACHE_KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
+    return exe
 
 
 @click.command("sim-device")
