@@ -183,6 +183,11 @@ static size_t mem_cap(const sim_port_t *s) { return s->tx_cap ? s->tx_cap : SIM_
 static size_t p_link_write(void *ctx, const uint8_t *data, size_t n)
 {
     sim_port_t *s = ctx;
+    if (s->tx_cut_after > 0 && n > (size_t)s->tx_cut_after) { /* a USB transmit timeout mid-frame */
+        n = (size_t)s->tx_cut_after;
+        s->tx_cut_after = 0;
+        if (s->pty) return sim_pty_write_part(s->pty, data, n);
+    }
     if (s->pty) return sim_pty_write(s->pty, data, n);
     if (s->d2h_len + n > mem_cap(s)) {
         s->tx_dropped_frames++;

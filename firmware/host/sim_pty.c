@@ -61,6 +61,15 @@ size_t sim_pty_write(void *ctx, const uint8_t *data, size_t n)
     return n;
 }
 
+size_t sim_pty_write_part(sim_pty_t *p, const uint8_t *data, size_t n)
+{
+    if (n > sizeof p->tx - p->tx_len) return 0;
+    memcpy(p->tx + p->tx_len, data, n);
+    p->tx_len += n;
+    sim_pty_flush(p);
+    return n;
+}
+
 void sim_pty_flush(sim_pty_t *p)
 {
     while (p->tx_len > 0) {

@@ -19,6 +19,8 @@ typedef struct {
 int sim_pty_open(sim_pty_t *p);
 /** th_link_write_fn: queue one whole wire frame, or drop it (return 0) if it does not fit. */
 size_t sim_pty_write(void *ctx, const uint8_t *data, size_t n);
+/** Queue the first n bytes of a frame (a transport cut mid-frame); 0 if they do not fit. */
+size_t sim_pty_write_part(sim_pty_t *p, const uint8_t *data, size_t n);
 /** Push queued bytes into the pty (non-blocking). */
 void sim_pty_flush(sim_pty_t *p);
 /** Read available host bytes (non-blocking); returns count (0 if none). */

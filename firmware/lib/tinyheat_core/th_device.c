@@ -33,10 +33,29 @@ void th_device_model_id(const char *name, const unsigned char *tflite, unsigned 
  * starts with the unsolicited HELLO, seq 0); others are dropped whole and counted. */
 static size_t link_write(void *ctx, const uint8_t *data, size_t n)
 {
-    const th_device_t *d = ctx;
-    const th_port_t *port = d->port;
+    th_device_t *d = ctx;
     if (!d->host_open) return 0;
-    return port->link_write ? port->link_write(port->ctx, data, n) : 0;
+    return th_device_tx_whole(d, data, n);
+}
+
+size_t th_device_tx_whole(th_device_t *d, const uint8_t *frame, size_t n)
+{
+    static const uint8_t delimiter = 0x00;
+    const th_port_t *p = d->port;
+    size_t need = n + (d->tx_resync ? 1u : 0u), w;
+    if (!p->link_write) return 0;
+    if (p->link_tx_room && p->link_tx_room(p->ctx) < need) return 0; /* no room: dropped whole, untouched */
+    if (d->tx_resync) {
+        if (p->link_write(p->ctx, &delimiter, 1) != 1) return 0;
+        d->tx_resync = 0; /* the receiver's cut frame ends here: counted there as one corrupt frame */
+    }
+    w = p->link_write(p->ctx, frame, n);
+    if (w == n) return n;
+    if (w != 0) {
+        d->stats.tx_cut++; /* part of it went out (a transport timeout mid-frame) */
+        d->tx_resync = 1;
+    }
+    return 0;
 }
 
 /* A host opened the port (or the device booted with one attached): the connection's first

@@ -71,6 +71,7 @@ typedef struct {
     uint32_t eeprom_backups;   /**< EEPROM backup files written */
     uint32_t debug_logs_dropped; /**< th_debug_log lines lost because one was still queued */
     uint32_t connections;      /**< host connections (port opened) since boot, incl. one at boot */
+    uint32_t tx_cut;           /**< messages the transport cut (partial write): followed by a 0x00 */
 } th_device_stats_t;
 
 typedef struct th_device {
@@ -91,6 +92,7 @@ typedef struct th_device {
     char debug_log[TH_LINK_MAX_LOG_TEXT + 1]; /**< one queued th_debug_log line ("" none) */
     char pending_log[96];      /**< one info LOG waiting for a host (EEPROM backup), "" none */
     uint8_t pending_log_level;
+    uint8_t tx_resync;         /**< a message was cut: the next one starts with a 0x00 delimiter */
     th_device_stats_t stats;
 } th_device_t;
 
@@ -109,6 +111,16 @@ void th_device_step(th_device_t *dev);
 /** The model identity HELLO carries: "<name> crc32:<8 hex digits>" (CRC-32 = zlib.crc32 of the
  *  .tflite bytes, PROTOCOL.md HELLO) into buf (>= TH_LINK_MODEL_ID_CAP bytes). */
 void th_device_model_id(const char *name, const unsigned char *tflite, unsigned int len, char *buf, size_t cap);
+
+/**
+ * Whole messages or nothing (PROTOCOL.md section 3): write one encoded wire frame through
+ * port->link_write. If port->link_tx_room reports less room than the frame needs, nothing is
+ * written (the frame is dropped whole). If the transport takes only part of it (a USB transmit
+ * timeout mid-frame), the frame counts as lost (stats.tx_cut) and the next frame is preceded by
+ * a 0x00 delimiter, so the receiver loses only the cut frame (one COBS/CRC error), never the next.
+ * @return n if the whole frame was written, else 0 (the link counts it in tx_dropped).
+ */
+size_t th_device_tx_whole(th_device_t *d, const uint8_t *frame, size_t n);
 
 /** "stats: 3.98 frames/s, 0 dropped subpages, 0 I2C errors, ..." into buf. */
 void th_device_stats_text(const th_device_t *dev, char *buf, size_t cap);

@@ -102,11 +102,14 @@ typedef struct th_port {
     /* ---- serial link (PROTOCOL.md) ---- */
     /** Non-blocking read of host bytes. @return bytes read (0 none). */
     size_t (*link_read)(void *ctx, uint8_t *buf, size_t cap);
-    /** Write one whole wire frame. @return n if accepted, fewer = dropped whole (counted). */
+    /** Write bytes of one wire frame. @return bytes the transport took: n, 0 (nothing went out),
+     *  or a part (a timeout mid-frame; any other value != n counts as a part). The core sends
+     *  whole messages or nothing over this (th_device_tx_whole: room check before, a 0x00
+     *  delimiter after a cut frame). */
     size_t (*link_write)(void *ctx, const uint8_t *data, size_t n);
-    /** Bytes link_write accepts now without dropping; NULL = a transport that waits until the
-     *  host reads (USB CDC on the board: bounded by the core's TX timeout). The loop reads host
-     *  commands only while this leaves room for their replies (flow control, PROTOCOL.md 3). */
+    /** Bytes link_write accepts now without waiting; NULL = unknown (always tried). A frame that
+     *  does not fit is dropped whole before any byte goes out. The loop also reads host commands
+     *  only while this leaves room for their replies (flow control, PROTOCOL.md 3). */
     size_t (*link_tx_room)(void *ctx);
     /** 1 while a host has the port open (DTR); NULL = always. An unsolicited HELLO goes out on open. */
     int (*link_host_open)(void *ctx);

@@ -461,6 +461,35 @@ static void test_boot_hello_first(const char *card)
     rig_free(&g);
 }
 
+/* Whole messages or nothing: a transport that takes only part of a frame (USB timeout) costs
+ * that frame alone (the next starts with 0x00); a frame without room is dropped untouched. */
+static void test_tx_whole_or_nothing(void)
+{
+    static rig_t g;
+    rig_boot(&g, NULL, TH_MODE_STREAM);
+    run(&g, 1000, 5);
+    unsigned frames0 = g.host.n[TH_LINK_T_FRAME];
+    CHECK(g.host.dec.stats.ok > 2 && g.host.gaps == 0);
+    g.sp.tx_cut_after = 100; /* the next FRAME: 100 bytes go out, then the transport gives up */
+    run(&g, 1000, 5);
+    CHECK(g.dev.stats.tx_cut == 1 && g.dev.tx_resync == 0);
+    uint32_t corrupt = g.host.dec.stats.crc_errors + g.host.dec.stats.cobs_errors + g.host.dec.stats.short_frames;
+    CHECK(corrupt == 1);        /* the cut frame, ended by the 0x00 the device sent before the next */
+    CHECK(g.host.gaps == 1);    /* ... and only it: the message after it arrived intact */
+    CHECK(g.host.n[TH_LINK_T_FRAME] >= frames0 + 3);
+    /* no room for a FRAME (a host that stopped reading): dropped whole before any byte */
+    g.sp.tx_cap = g.sp.d2h_len + 600;
+    uint32_t dropped0 = g.dev.link.tx_dropped;
+    run(&g, 1000, 5);
+    CHECK(g.dev.link.tx_dropped > dropped0 && g.sp.d2h_len == 0);
+    g.sp.tx_cap = 0;
+    host_cmd(&g.sp, TH_LINK_T_PING, 9, NULL, 0);
+    run(&g, 500, 5);
+    CHECK(g.host.last_ack == 9 && g.host.dec.stats.crc_errors + g.host.dec.stats.cobs_errors +
+          g.host.dec.stats.short_frames == corrupt); /* nothing else damaged */
+    rig_free(&g);
+}
+
 static void test_command_burst(void)
 {
     static rig_t g;
@@ -541,6 +570,7 @@ int main(int argc, char **argv)
     test_card_faults(card);
     test_session_and_eeprom(card);
     test_boot_hello_first(card);
+    test_tx_whole_or_nothing();
     test_command_burst();
     test_long_run(card, hours);
     printf("%d checks, %d failures\n", g_checks, g_fail);
