@@ -47,6 +47,12 @@ static void restart_timing(sim_port_t *s)
 static int p_sensor_begin(void *ctx, uint8_t code)
 {
     sim_port_t *s = ctx;
+    if (s->bus_stuck) { /* the bus clear (9 clocks + STOP) did not free the line */
+        s->bus_clears++;
+        s->i2c_errors++;
+        s->begun = 0;
+        return s->bus_stuck == 2 ? TH_SENSOR_BEGIN_SCL_STUCK : TH_SENSOR_BEGIN_SDA_STUCK;
+    }
     if (!s->present) {
         s->i2c_errors++; /* the ACK probe is NACKed */
         s->begun = 0;
@@ -67,7 +73,7 @@ static int p_sensor_poll(void *ctx, float temps[768], float *ta)
     sim_port_t *s = ctx;
     double now = sensor_now(s), per = subpage_ms(s->rate_code);
     if (!s->begun) return TH_SENSOR_ERROR;
-    if (!s->present) {
+    if (!s->present || s->bus_stuck) { /* a stuck bus: every transfer times out (SERCOM LOWTOUT) */
         s->i2c_errors++;
         s->begun = 0;
         return TH_SENSOR_ERROR;

@@ -69,6 +69,8 @@ typedef struct {
     uint8_t *dev_to_host; size_t d2h_len, tx_cap; /* tx_cap 0 = SIM_MEM_LINK_BYTES */
     unsigned long tx_dropped_frames;
     int host_open;            /* in-memory link: 1 = a host has the port open (DTR), default 1 */
+    int bus_stuck;            /* fault: 1 SDA / 2 SCL held low (bus clear fails until cleared) */
+    unsigned long bus_clears; /* sensor_begin calls that found the bus held */
     long tx_cut_after;        /* fault: > 0 = the next longer write takes only this many bytes (USB timeout) */
 } sim_port_t;
 

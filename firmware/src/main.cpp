@@ -16,6 +16,7 @@
 #include "th_device.h"
 #include "tinyheat_model.h"
 #include "tinyheat_config.h"
+#include "watchdog_samd51.h"
 
 #ifndef TH_FW_VERSION
 #define TH_FW_VERSION "0.2.0"
@@ -44,7 +45,7 @@ static uint8_t p_keys(void *)
     return bits;
 }
 
-static int p_sensor_begin(void *, uint8_t code) { return sensor_begin(code) ? 1 : 0; }
+static int p_sensor_begin(void *, uint8_t code) { return sensor_begin(code); }  // 1, 0 or TH_SENSOR_BEGIN_*_STUCK
 
 static uint32_t s_i2c_errors_seen;
 
@@ -140,6 +141,7 @@ static int p_link_open(void *) { return Serial.dtr() ? 1 : 0; }
 
 void setup()
 {
+    watchdog_begin();  // also covers a boot that hangs (card, sensor)
     Serial.begin(115200);  // the rate is ignored by native USB CDC
     Serial.setTimeout(0);  // readBytes never waits: only available bytes are read
     for (const auto &k : k_keys) pinMode(k.pin, INPUT_PULLUP);
@@ -184,6 +186,12 @@ void setup()
     cfg.app.refresh_code = TH_MLX_DEFAULT_REFRESH;
     th_device_init(&g_dev, &g_port, &cfg);
     if (!model) th_app_set_status(&g_dev.app, TH_STATUS_ERROR, classifier_error());
+    else if (watchdog_caused_reset())
+        th_app_set_status(&g_dev.app, TH_STATUS_WARN, "restarted by the watchdog (a loop pass hung > 8 s)");
 }
 
-void loop() { th_device_step(&g_dev); }
+void loop()
+{
+    watchdog_feed();
+    th_device_step(&g_dev);
+}

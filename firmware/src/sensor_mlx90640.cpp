@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "sensor_mlx90640.h"
+#include "th_i2c_bus.h"
 #include "th_mlx90640.h"
+#include "th_port.h"
 #include "tinyheat_config.h"
 
 // ArduinoCore-samd's TwoWire buffers in RingBufferN<256> (255 bytes usable) and requestFrom()
@@ -40,7 +42,85 @@ static sensor_stats_t s_stats;
 static void fail(int code)
 {
     s_stats.last_error = code;
-    if (code == -1 || code == -2) s_stats.i2c_errors++;
+    if (code == -1 || code == -2 || code == -9) s_stats.i2c_errors++;
+}
+
+// ---- bounded bus: SERCOM timeouts and the bus clear ------------------------------------------
+// The pinned core's Wire waits on INTFLAG.MB / SB without a bound (SERCOM.cpp
+// startTransmissionWIRE, sendDataMasterWIRE, readDataWIRE). With the SAMD51 I2C master
+// time-outs enabled (datasheet DS60001507, 36.6.2.4.5 / CTRLA) the hardware ends a transfer whose
+// SCL is held low for 25-35 ms (LOWTOUTEN), whose master or slave clock-extend exceeds 10 / 25 ms
+// (MEXTTOEN, SEXTTOEN), sends a STOP and sets MB/SB, so those waits end; INACTOUT = 3 turns a
+// silent "busy" bus back to idle after 205 us. The time-outs count GCLK_SERCOM_SLOW, which the
+// core sets to the 48 MHz core source (SERCOM::initClockNVIC): it must be the 32.768 kHz
+// generator (GCLK3 = XOSC32K, cores/arduino/startup.c) for these times. Wire.begin/setClock
+// reset CTRLA, so this is applied after each.
+#if defined(__SAMD51__)
+#define I2C_SERCOM SERCOM3  // PERIPH_WIRE = sercom3 (variants/wio_terminal/variant.h)
+#define I2C_SLOW_GCLK_ID SERCOM3_GCLK_ID_SLOW
+static void i2c_timeouts(void)
+{
+    Sercom *hw = I2C_SERCOM;
+    GCLK->PCHCTRL[I2C_SLOW_GCLK_ID].reg = GCLK_PCHCTRL_GEN_GCLK3 | GCLK_PCHCTRL_CHEN;
+    while (!GCLK->PCHCTRL[I2C_SLOW_GCLK_ID].bit.CHEN) {}
+    hw->I2CM.CTRLA.bit.ENABLE = 0;  // CTRLA is enable-protected
+    while (hw->I2CM.SYNCBUSY.bit.ENABLE) {}
+    hw->I2CM.CTRLA.reg |= SERCOM_I2CM_CTRLA_LOWTOUTEN | SERCOM_I2CM_CTRLA_MEXTTOEN | SERCOM_I2CM_CTRLA_SEXTTOEN |
+                          SERCOM_I2CM_CTRLA_INACTOUT(3);
+    hw->I2CM.CTRLA.bit.ENABLE = 1;
+    while (hw->I2CM.SYNCBUSY.bit.ENABLE) {}
+    hw->I2CM.STATUS.reg = SERCOM_I2CM_STATUS_BUSSTATE(1);  // force "idle" (as SERCOM::enableWIRE)
+    while (hw->I2CM.SYNCBUSY.bit.SYSOP) {}
+}
+
+// 1 if the last transfer ended by a time-out or bus error (then cleared: write-one-to-clear).
+static bool i2c_timed_out(void)
+{
+    const uint16_t bits = SERCOM_I2CM_STATUS_LOWTOUT | SERCOM_I2CM_STATUS_MEXTTOUT | SERCOM_I2CM_STATUS_SEXTTOUT |
+                          SERCOM_I2CM_STATUS_BUSERR;
+    uint16_t st = I2C_SERCOM->I2CM.STATUS.reg & bits;
+    if (!st) return false;
+    I2C_SERCOM->I2CM.STATUS.reg = st;
+    while (I2C_SERCOM->I2CM.SYNCBUSY.bit.SYSOP) {}
+    s_stats.bus_timeouts++;
+    return true;
+}
+#else  // host test build (fake Wire): no SERCOM
+static void i2c_timeouts(void) {}
+static bool i2c_timed_out(void) { return false; }
+#endif
+
+static void wire_clock(uint32_t hz)
+{
+    Wire.setClock(hz);
+    i2c_timeouts();
+}
+
+// The Grove I2C pins as open-drain GPIO for th_i2c_bus_clear: "release" = input with pull-up.
+static void pin_low(uint32_t pin)
+{
+    digitalWrite(pin, LOW);
+    pinMode(pin, OUTPUT);
+}
+static void scl_low(void *) { pin_low(PIN_WIRE_SCL); }
+static void scl_release(void *) { pinMode(PIN_WIRE_SCL, INPUT_PULLUP); }
+static void sda_low(void *) { pin_low(PIN_WIRE_SDA); }
+static void sda_release(void *) { pinMode(PIN_WIRE_SDA, INPUT_PULLUP); }
+static int scl_read(void *) { return digitalRead(PIN_WIRE_SCL) == HIGH; }
+static int sda_read(void *) { return digitalRead(PIN_WIRE_SDA) == HIGH; }
+static void wait_us(void *, unsigned us) { delayMicroseconds(us); }
+static const th_i2c_pins_t k_grove_pins = {nullptr, scl_low, scl_release, sda_low, sda_release, scl_read, sda_read, wait_us};
+
+// Bus clear on the pins (SERCOM off), then Wire again (Wire.begin re-muxes the pins).
+static th_i2c_bus_result_t bus_restart(void)
+{
+    if (s_wire_started) Wire.end();
+    th_i2c_bus_result_t r = th_i2c_bus_clear(&k_grove_pins, nullptr);
+    if (r == TH_I2C_BUS_CLEARED) s_stats.bus_clears++;
+    Wire.begin();
+    s_wire_started = true;
+    wire_clock(TH_MLX_EEPROM_I2C_HZ);
+    return r;
 }
 
 // Read n words from register address `reg`. NACK of the address/register (endTransmission != 0)
@@ -53,8 +133,8 @@ static int read_words(uint16_t reg, uint16_t n, uint16_t *dst)
         Wire.beginTransmission((uint8_t)TH_MLX_I2C_ADDR);
         Wire.write((uint8_t)(reg >> 8));
         Wire.write((uint8_t)(reg & 0xFF));
-        if (Wire.endTransmission(false) != 0) return -1;  // repeated start follows
-        if (Wire.requestFrom((uint8_t)TH_MLX_I2C_ADDR, bytes, true) != bytes) return -1;
+        if (Wire.endTransmission(false) != 0 || i2c_timed_out()) return -1;  // repeated start follows
+        if (Wire.requestFrom((uint8_t)TH_MLX_I2C_ADDR, bytes, true) != bytes || i2c_timed_out()) return -1;
         if ((size_t)Wire.available() < bytes) return -1;
         for (uint16_t i = 0; i < chunk; i++) {
             uint16_t hi = (uint16_t)Wire.read();
@@ -77,7 +157,7 @@ static int write_word(uint16_t reg, uint16_t value, uint16_t check_mask)
     Wire.write((uint8_t)(reg & 0xFF));
     Wire.write((uint8_t)(value >> 8));
     Wire.write((uint8_t)(value & 0xFF));
-    if (Wire.endTransmission() != 0) return -1;
+    if (Wire.endTransmission() != 0 || i2c_timed_out()) return -1;
     if (read_words(reg, 1, &back) != 0) return -1;
     return ((back ^ value) & check_mask) ? -2 : 0;
 }
@@ -85,7 +165,7 @@ static int write_word(uint16_t reg, uint16_t value, uint16_t check_mask)
 static bool ack(void)
 {
     Wire.beginTransmission((uint8_t)TH_MLX_I2C_ADDR);
-    return Wire.endTransmission() == 0;
+    return Wire.endTransmission() == 0 && !i2c_timed_out();
 }
 
 static uint32_t subpage_period_ms(void)
@@ -93,54 +173,54 @@ static uint32_t subpage_period_ms(void)
     return 2000u >> ((s_ctrl1 >> 7) & 0x7);  // code 0 = 0.5 Hz ... 7 = 64 Hz (datasheet 8.2.1)
 }
 
-bool sensor_begin(uint8_t refresh_code)
+int sensor_begin(uint8_t refresh_code)
 {
-    if (!s_wire_started) {
-        Wire.begin();
-        s_wire_started = true;
-    }
-    Wire.setClock(TH_MLX_EEPROM_I2C_HZ);
     s_ok = false;
     s_subpages_seen = 0;
     s_last_subpage = -1;
     s_errors = 0;
+    th_i2c_bus_result_t bus = bus_restart();
+    if (bus < 0) {
+        fail(-8);
+        return bus == TH_I2C_BUS_SCL_STUCK ? TH_SENSOR_BEGIN_SCL_STUCK : TH_SENSOR_BEGIN_SDA_STUCK;
+    }
     if (!ack()) {
         fail(-1);
-        return false;
+        return 0;
     }
     // two reads of the EEPROM must agree: a glitch or an unplugged cable mid-dump is caught here
     if (read_words(MLX_EEPROM, TH_MLX_EE_WORDS, s_ee_check) != 0 || read_words(MLX_EEPROM, TH_MLX_EE_WORDS, s_frame) != 0) {
         fail(-1);
-        return false;
+        return 0;
     }
     if (memcmp(s_ee_check, s_frame, sizeof s_ee_check) != 0) {
         fail(-3);
-        return false;
+        return 0;
     }
     if (th_mlx_extract(s_ee_check, &s_params) != TH_MLX_OK) {
         fail(-4);
-        return false;
+        return 0;
     }
     memcpy(s_ee, s_ee_check, sizeof s_ee);
     s_ee_valid = true;
     uint16_t ctrl = 0;
     if (read_words(MLX_REG_CTRL1, 1, &ctrl) != 0) {
         fail(-1);
-        return false;
+        return 0;
     }
     ctrl = (uint16_t)((ctrl & 0xFC7F) | ((refresh_code & 0x07) << 7));
     int w = write_word(MLX_REG_CTRL1, ctrl, 0xFFFF);
     if (w != 0) {
         fail(w);
-        return false;
+        return 0;
     }
     s_ctrl1 = ctrl;
-    Wire.setClock(TH_MLX_RUN_I2C_HZ);
+    wire_clock(TH_MLX_RUN_I2C_HZ);
     for (int i = 0; i < 768; i++) s_work[i] = NAN;
     s_last_data_ms = millis();
     s_ok = true;
     s_stats.begins++;
-    return true;
+    return 1;
 }
 
 bool sensor_ok(void) { return s_ok; }
@@ -205,7 +285,7 @@ bool sensor_poll(float temps[768], float *ta_degc)
     Wire.write((uint8_t)(MLX_REG_STATUS & 0xFF));
     Wire.write((uint8_t)0x00);
     Wire.write((uint8_t)0x30);
-    if (Wire.endTransmission() != 0) return count_error(-1);
+    if (Wire.endTransmission() != 0 || i2c_timed_out()) return count_error(-1);
     if (read_words(MLX_RAM, TH_MLX_RAM_WORDS, s_frame) != 0) return count_error(-1);
     uint16_t status2 = 0;
     if (read_words(MLX_REG_STATUS, 1, &status2) != 0) return count_error(-1);  // also catches an unplug mid-read

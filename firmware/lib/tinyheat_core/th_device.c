@@ -137,10 +137,21 @@ static void show_status(th_device_t *d)
     th_link_device_send_log(&d->link, log_level(d->app.status_level), d->app.status);
 }
 
+static const char *bus_text(const th_device_t *d)
+{
+    return d->bus_stuck == 1 ? "I2C bus stuck: SDA held low; bus clear every second"
+                             : "I2C bus stuck: SCL held low; bus clear every second";
+}
+
 static void show_no_sensor(th_device_t *d)
 {
     const th_port_t *p = d->port;
-    if (p->display_message) p->display_message(p->ctx, "No MLX90640 found at I2C 0x33", "Check the Grove I2C cable; retrying");
+    if (!p->display_message) return;
+    if (d->bus_stuck)
+        p->display_message(p->ctx, d->bus_stuck == 1 ? "I2C bus stuck: SDA held low" : "I2C bus stuck: SCL held low",
+                           "9 clocks + STOP every second; check the cable");
+    else
+        p->display_message(p->ctx, "No MLX90640 found at I2C 0x33", "Check the Grove I2C cable; retrying");
 }
 
 static void layout(th_device_t *d)
@@ -226,7 +237,14 @@ static void do_capture(th_device_t *d, const th_app_actions_t *act)
 static int sensor_start(th_device_t *d)
 {
     const th_port_t *p = d->port;
-    int ok = p->sensor_begin && p->sensor_begin(p->ctx, d->app.refresh_code);
+    int r = p->sensor_begin ? p->sensor_begin(p->ctx, d->app.refresh_code) : 0;
+    int ok = r == 1;
+    uint8_t stuck = (uint8_t)(r == TH_SENSOR_BEGIN_SDA_STUCK ? 1 : r == TH_SENSOR_BEGIN_SCL_STUCK ? 2 : 0);
+    if (stuck != d->bus_stuck) {
+        d->bus_stuck = stuck;
+        d->bus_changed = 1; /* status line + LOG at the end of this pass */
+        if (stuck) d->stats.bus_stuck++;
+    }
     d->sensor_err_run = 0;
     d->sensor_ok = (uint8_t)(ok ? 1 : 0);
     if (ok) {
@@ -400,6 +418,13 @@ void th_device_step(th_device_t *d)
     if (act.capture) do_capture(d, &act);
     if (act.capture_refused) th_link_device_send_capture(&d->link, act.capture_label, -1, 0);
     if (act.redraw_status) show_status(d);
+    if (d->bus_changed) { /* a stuck bus is shown (LCD, status, LOG) until it heals */
+        d->bus_changed = 0;
+        if (d->bus_stuck) th_app_set_status(&d->app, TH_STATUS_ERROR, bus_text(d));
+        else if (!d->sensor_ok)
+            th_app_set_status(&d->app, TH_STATUS_ERROR, "No MLX90640 at I2C 0x33: check Grove cable; retrying");
+        if (!d->sensor_ok) show_no_sensor(d);
+    }
     stats_tick(d, now);
 }
 

@@ -9,6 +9,8 @@
  * of the loop.
  *
  * Healing (issue 9 item 3), all in this file so the simulator tests exactly what the board runs:
+ *  - I2C bus held low (sensor_begin reports it after its bus clear): status line, LCD and an
+ *    error LOG name the stuck line, retried every sensor_retry_ms until it heals;
  *  - sensor: TH_DEVICE_MAX_SENSOR_ERRORS consecutive failed polls -> re-initialise at once
  *    (sensor_begin); if that fails the sensor is "absent" and re-initialised every
  *    sensor_retry_ms (th_app) until it answers again (unplugged and re-plugged: resumes, no reset);
@@ -72,6 +74,7 @@ typedef struct {
     uint32_t debug_logs_dropped; /**< th_debug_log lines lost because one was still queued */
     uint32_t connections;      /**< host connections (port opened) since boot, incl. one at boot */
     uint32_t tx_cut;           /**< messages the transport cut (partial write): followed by a 0x00 */
+    uint32_t bus_stuck;        /**< times the I2C bus was found held low (sensor_begin) */
 } th_device_stats_t;
 
 typedef struct th_device {
@@ -92,7 +95,9 @@ typedef struct th_device {
     char debug_log[TH_LINK_MAX_LOG_TEXT + 1]; /**< one queued th_debug_log line ("" none) */
     char pending_log[96];      /**< one info LOG waiting for a host (EEPROM backup), "" none */
     uint8_t pending_log_level;
-    uint8_t tx_resync;         /**< a message was cut: the next one starts with a 0x00 delimiter */
+    uint8_t tx_resync;
+    uint8_t bus_stuck;         /**< 0 bus fine, 1 SDA held low, 2 SCL held low (last sensor_begin) */
+    uint8_t bus_changed;         /**< a message was cut: the next one starts with a 0x00 delimiter */
     th_device_stats_t stats;
 } th_device_t;
 

@@ -36,7 +36,7 @@ typedef struct {
     unsigned eeprom_words;
     int capture_ok[64], capture_index[64];
     unsigned captures;
-    char last_log[256];
+    char last_log[256], last_error_log[256];
     int last_log_level;
     int seen_seq;
     uint16_t last_seq;
@@ -110,6 +110,7 @@ static void on_msg(host_t *h, const th_link_msg_t *m)
         h->last_log_level = m->payload[0];
         memcpy(h->last_log, m->payload + 1, n);
         h->last_log[n] = '\0';
+        if (h->last_log_level == 3) memcpy(h->last_error_log, h->last_log, n + 1);
     }
 }
 
@@ -250,6 +251,31 @@ static void test_sensor_unplugged_and_replugged(void)
     CHECK(g.dev.sensor_ok && g.sp.begins == begins + 1);
     CHECK(g.dev.stats.frames - f0 >= 8);
     CHECK(strcmp(g.dev.app.status, "sensor OK") == 0);
+    rig_free(&g);
+}
+
+/* A sensor or cable that holds the I2C bus low: every transfer fails (bounded: SERCOM timeouts),
+ * the bus clear cannot free it; the status line, the LCD and an error LOG say so; it heals. */
+static void test_stuck_bus(void)
+{
+    static rig_t g;
+    rig_boot(&g, NULL, TH_MODE_STREAM);
+    run(&g, 2000, 5);
+    uint32_t f0 = g.dev.stats.frames;
+    g.sp.bus_stuck = 1;
+    run(&g, 3000, 5);
+    CHECK(!g.dev.sensor_ok && g.dev.bus_stuck == 1 && g.dev.stats.bus_stuck == 1);
+    CHECK(strstr(g.dev.app.status, "I2C bus stuck: SDA held low") != NULL);
+    CHECK(strstr(g.host.last_error_log, "I2C bus stuck: SDA held low") != NULL);
+    CHECK(g.sp.bus_clears >= 2); /* retried every second */
+    CHECK(g.dev.stats.frames - f0 <= 1);
+    g.sp.bus_stuck = 2;
+    run(&g, 1500, 5);
+    CHECK(g.dev.bus_stuck == 2 && strstr(g.dev.app.status, "SCL held low") != NULL);
+    g.sp.bus_stuck = 0; /* the line is free again: the sensor resumes without a reset */
+    run(&g, 2000, 5);
+    CHECK(g.dev.sensor_ok && g.dev.bus_stuck == 0 && strcmp(g.dev.app.status, "sensor OK") == 0);
+    CHECK(g.dev.stats.frames - f0 >= 4 && g.host.gaps == 0);
     rig_free(&g);
 }
 
@@ -567,6 +593,7 @@ int main(int argc, char **argv)
     double hours = argc > 2 ? atof(argv[2]) : 2.0;
     test_frames_and_sensor_nack();
     test_sensor_unplugged_and_replugged();
+    test_stuck_bus();
     test_card_faults(card);
     test_session_and_eeprom(card);
     test_boot_hello_first(card);
