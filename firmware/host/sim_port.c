@@ -125,9 +125,22 @@ static void p_sensor_counters(void *ctx, th_sensor_counters_t *out)
 
 /* ---- SD card ---- */
 
+/* Time passes: the simulated clock advances, or the process sleeps (real-time simulator). */
+static void sim_delay(void *ctx, unsigned ms)
+{
+    sim_port_t *s = ctx;
+    if (s->sim_clock) {
+        s->now_ms += ms;
+    } else {
+        struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int p_storage_mount(void *ctx)
 {
     sim_port_t *s = ctx;
+    if (s->card_detect && s->fs.op_delay_ms) sim_delay(s, s->fs.op_delay_ms); /* SD.begin on a slow card */
     s->mounted = s->fs.dir != NULL && s->card_detect;
     s->fs.no_card = !s->mounted;
     return s->mounted;
@@ -258,6 +271,8 @@ void sim_port_init(sim_port_t *s, th_port_t *port, sim_frames_t *frames, const c
     s->fs.no_card = 1;
     s->card_detect = card_dir != NULL;
     th_fs_posix_ops(&s->fs, &s->fs_ops);
+    s->fs.delay = sim_delay;
+    s->fs.delay_ctx = s;
     s->pty = pty;
     if (!pty) {
         s->host_to_dev = malloc(SIM_MEM_LINK_BYTES);

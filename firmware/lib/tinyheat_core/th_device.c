@@ -163,6 +163,107 @@ static void layout(th_device_t *d)
 
 /* ---- storage ---------------------------------------------------------------------------- */
 
+/* The card behind a time guard: each operation is timed with port->millis; a slow one marks the
+ * card failing for the rest of the pass (later operations fail at once, nothing is half-done:
+ * th_store's never-overwrite rules hold for whatever did or did not get written). */
+static int card_usable(th_device_t *d)
+{
+    if (d->card_failing || d->card_pass_ms >= TH_DEVICE_CARD_PASS_MS) {
+        d->stats.card_skipped++;
+        return 0;
+    }
+    return 1;
+}
+
+static void card_timed(th_device_t *d, uint32_t t0)
+{
+    uint32_t dt = d->port->millis(d->port->ctx) - t0;
+    d->card_pass_ms += dt;
+    if (dt > d->stats.longest_card_ms) d->stats.longest_card_ms = dt;
+    if (dt > TH_DEVICE_CARD_SLOW_MS) {
+        d->card_failing = 1;
+        d->stats.card_slow++;
+    }
+}
+
+static int g_exists(void *ctx, const char *name)
+{
+    th_device_t *d = ctx;
+    const th_fs_ops_t *fs = d->port->fs;
+    uint32_t t0 = d->port->millis(d->port->ctx);
+    int r;
+    if (!card_usable(d)) return 0;
+    r = fs->exists(fs->ctx, name);
+    card_timed(d, t0);
+    return r;
+}
+
+static int g_create(void *ctx, const char *name, const uint8_t *data, size_t len)
+{
+    th_device_t *d = ctx;
+    const th_fs_ops_t *fs = d->port->fs;
+    uint32_t t0 = d->port->millis(d->port->ctx);
+    int r;
+    if (!card_usable(d)) return TH_FS_IO;
+    r = fs->create_exclusive(fs->ctx, name, data, len);
+    card_timed(d, t0);
+    return r;
+}
+
+static int g_append(void *ctx, const char *name, const uint8_t *data, size_t len)
+{
+    th_device_t *d = ctx;
+    const th_fs_ops_t *fs = d->port->fs;
+    uint32_t t0 = d->port->millis(d->port->ctx);
+    int r;
+    if (!card_usable(d)) return TH_FS_IO;
+    r = fs->append(fs->ctx, name, data, len);
+    card_timed(d, t0);
+    return r;
+}
+
+static int g_list(void *ctx, void (*on_name)(void *, const char *), void *cb_ctx)
+{
+    th_device_t *d = ctx;
+    const th_fs_ops_t *fs = d->port->fs;
+    uint32_t t0 = d->port->millis(d->port->ctx);
+    int r;
+    if (!card_usable(d)) return TH_FS_IO;
+    r = fs->list(fs->ctx, on_name, cb_ctx);
+    card_timed(d, t0);
+    return r;
+}
+
+static int card_mount(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    uint32_t t0 = p->millis(p->ctx);
+    int ok = p->storage_mount && p->storage_mount(p->ctx);
+    card_timed(d, t0);
+    return ok && !d->card_failing;
+}
+
+/* End of a pass that found the card failing: unmount it (captures refused, status says so) and
+ * remount later with back-off. */
+static void card_pass_end(th_device_t *d, uint32_t now)
+{
+    if (d->card_failing) {
+        uint32_t wait = d->cfg.app.sd_retry_ms ? d->cfg.app.sd_retry_ms : 2000u;
+        uint8_t k = d->card_fail_run < 5 ? d->card_fail_run : 5;
+        wait <<= k;
+        if (wait > TH_DEVICE_CARD_BACKOFF_MAX_MS) wait = TH_DEVICE_CARD_BACKOFF_MAX_MS;
+        if (d->card_fail_run < 255) d->card_fail_run++;
+        d->card_retry_at = now + wait;
+        if (d->sd_ok) {
+            d->sd_ok = 0;
+            d->eeprom_on_card = 0;
+        }
+        d->card_msg = 1; /* shown after the next th_app_step (which reports the card as gone) */
+    }
+    d->card_failing = 0;
+    d->card_pass_ms = 0;
+}
+
 void th_device_eeprom_name(const uint16_t ee[TH_EEPROM_WORDS], char *buf, size_t cap)
 {
     /* EEPROM 0x2407..0x2409: device ID (MLX90640 datasheet, EEPROM map, section 11.1) */
@@ -177,7 +278,7 @@ static void eeprom_backup(th_device_t *d)
     char name[40], msg[80];
     const uint16_t *ee;
     int r, i;
-    if (d->eeprom_on_card || !d->sd_ok || !d->sensor_ok || !p->sensor_eeprom || !p->fs) return;
+    if (d->eeprom_on_card || !d->sd_ok || !d->sensor_ok || !p->sensor_eeprom || !p->fs || !card_usable(d)) return;
     ee = p->sensor_eeprom(p->ctx);
     if (!ee) return;
     th_device_eeprom_name(ee, name, sizeof name);
@@ -185,7 +286,7 @@ static void eeprom_backup(th_device_t *d)
         bytes[2 * i] = (uint8_t)(ee[i] & 0xFFu);
         bytes[2 * i + 1] = (uint8_t)(ee[i] >> 8);
     }
-    r = p->fs->create_exclusive(p->fs->ctx, name, bytes, sizeof bytes);
+    r = d->fs_guard.create_exclusive(d->fs_guard.ctx, name, bytes, sizeof bytes);
     if (r == TH_FS_OK) {
         d->stats.eeprom_backups++;
         snprintf(msg, sizeof msg, "EEPROM backup saved: %s", name);
@@ -208,7 +309,7 @@ static void card_mounted(th_device_t *d)
         hex[8] = '\n';
         if (p->storage_replace) p->storage_replace(p->ctx, "session.txt", (const uint8_t *)hex, 9);
     }
-    if (p->fs) th_store_rescan(&d->app.store, p->fs);
+    if (p->fs) th_store_rescan(&d->app.store, &d->fs_guard);
     eeprom_backup(d);
 }
 
@@ -222,7 +323,7 @@ static void do_capture(th_device_t *d, const th_app_actions_t *act)
     th_frame_to_grey(d->temps, TH_WINDOW_LO_DEGC, TH_WINDOW_HI_DEGC, grey);
     if (p->jpeg_grey) n = p->jpeg_grey(p->ctx, grey, d->jpeg, sizeof d->jpeg);
     if (n == 0 || !p->fs) res.result = TH_FS_IO;
-    else th_store_save(&d->app.store, p->fs, act->capture_key, act->capture_label, d->jpeg, n, d->temps,
+    else th_store_save(&d->app.store, &d->fs_guard, act->capture_key, act->capture_label, d->jpeg, n, d->temps,
                        d->frame_ms, d->ta_degc, &res);
     th_app_capture_done(&d->app, &res, act->capture_label);
     if (res.result == TH_FS_OK) d->stats.captures_ok++;
@@ -337,11 +438,16 @@ void th_device_init(th_device_t *d, const th_port_t *port, const th_device_confi
     d->link_ctx.stats = link_stats;
     d->link_ctx.eeprom = link_eeprom;
     d->link_ctx.owner = d;
+    d->fs_guard.ctx = d;
+    d->fs_guard.exists = g_exists;
+    d->fs_guard.create_exclusive = g_create;
+    d->fs_guard.append = g_append;
+    d->fs_guard.list = g_list;
     d->link_ctx.app = &d->app;
     th_link_device_init(&d->link, link_write, d, th_link_app_commands(), &d->link_ctx);
 
     /* card: labels now; session, counters and EEPROM backup in card_mounted() */
-    d->sd_ok = (uint8_t)(port->storage_mount && port->storage_mount(port->ctx));
+    d->sd_ok = (uint8_t)card_mount(d);
     if (d->sd_ok && port->storage_read) n = port->storage_read(port->ctx, "labels.txt", text, sizeof text);
     th_labels_parse(n > 0 ? text : NULL, n > 0 ? (size_t)n : 0, &labels, label_status, sizeof label_status);
     th_store_init(&store, &labels, 0); /* session 0 = unknown until a card is mounted */
@@ -350,6 +456,7 @@ void th_device_init(th_device_t *d, const th_port_t *port, const th_device_confi
     sensor_start(d);
     if (d->sd_ok) card_mounted(d);
     d->stats.sd_mounts = d->sd_ok;
+    card_pass_end(d, port->millis(port->ctx));
     d->stats_t0 = port->millis(port->ctx);
     if (label_status[0]) th_app_set_status(&d->app, TH_STATUS_INFO, label_status);
     /* nothing was sent so far (host_open = 0): the boot HELLO is the first message, seq 0 */
@@ -390,14 +497,23 @@ void th_device_step(th_device_t *d)
     in.sensor_ok = d->sensor_ok;
     link_poll(d); /* host commands in every mode (PROTOCOL.md) */
     th_app_step(&d->app, &in, &act);
+    if (d->card_msg && !in.sd_ok) {
+        d->card_msg = 0;
+        th_app_set_status(&d->app, TH_STATUS_ERROR, "SD card not responding: saving paused, retrying");
+    }
 
     if (act.set_refresh && d->sensor_ok && p->sensor_set_refresh) p->sensor_set_refresh(p->ctx, act.refresh_code);
     if (act.retry_sensor && sensor_start(d)) {
         d->stats.sensor_reinits++;
         layout(d);
     }
-    if (act.retry_sd && p->storage_mount && p->storage_mount(p->ctx)) card_mounted(d);
-    if (act.rescan && p->fs) th_store_rescan(&d->app.store, p->fs);
+    if (act.retry_sd && (d->card_fail_run == 0 || (int32_t)(now - d->card_retry_at) >= 0)) {
+        if (card_mount(d)) {
+            card_mounted(d);
+            if (!d->card_failing) d->card_fail_run = 0;
+        }
+    }
+    if (act.rescan && p->fs && d->sd_ok) th_store_rescan(&d->app.store, &d->fs_guard);
     if (act.mode_changed) layout(d);
     else if (!in.sensor_ok && act.retry_sensor) show_no_sensor(d);
 
@@ -418,6 +534,7 @@ void th_device_step(th_device_t *d)
     if (act.capture) do_capture(d, &act);
     if (act.capture_refused) th_link_device_send_capture(&d->link, act.capture_label, -1, 0);
     if (act.redraw_status) show_status(d);
+    card_pass_end(d, now);
     if (d->bus_changed) { /* a stuck bus is shown (LCD, status, LOG) until it heals */
         d->bus_changed = 0;
         if (d->bus_stuck) th_app_set_status(&d->app, TH_STATUS_ERROR, bus_text(d));

@@ -16,7 +16,9 @@
  *    sensor_retry_ms (th_app) until it answers again (unplugged and re-plugged: resumes, no reset);
  *  - SD card: a removal is seen by storage_present; remounted every sd_retry_ms; on mount the
  *    counters are rescanned, the session id is taken if the boot had no card, and the EEPROM
- *    backup is written if missing;
+ *    backup is written if missing; a failing card (an operation over TH_DEVICE_CARD_SLOW_MS, or
+ *    TH_DEVICE_CARD_PASS_MS of card time in one pass) is unmounted at once and remounted with
+ *    back-off (2, 4, ... 32 s), so card work per pass is bounded and the screen stays live;
  *  - serial link: host commands are read only while the transport has room for their replies
  *    (flow control), so a command burst is never answered with silently lost replies.
  * Memory is static (one th_device_t, ~12 KB incl. the link's 4.9 KB); no malloc anywhere.
@@ -44,6 +46,14 @@ extern "C" {
 #define TH_DEVICE_RX_CHUNK 64
 /** Room a reply may need: HELLO + two EEPROM messages (GET_EEPROM), bytes on the wire. */
 #define TH_DEVICE_REPLY_ROOM (3u * TH_LINK_MAX_WIRE)
+/** A card operation slower than this marks the card as failing, ms: the rest of the pass skips
+ *  the card (operations fail at once), the card is unmounted and remounted with back-off, so a
+ *  dying card costs at most one slow operation per mount attempt and the screen stays live. */
+#define TH_DEVICE_CARD_SLOW_MS 250u
+/** Card time allowed in one loop pass, ms (the capture's remaining files are not attempted). */
+#define TH_DEVICE_CARD_PASS_MS 400u
+/** Longest remount period after repeated card failures, ms (2 s doubling up to this). */
+#define TH_DEVICE_CARD_BACKOFF_MAX_MS 32000u
 /** JPEG output buffer, bytes. */
 #define TH_DEVICE_JPEG_BYTES 4096
 /** EEPROM backup file on the card: "mlx90640_ee_<ID>.bin", ID = 12 hex digits of EEPROM words
@@ -75,6 +85,9 @@ typedef struct {
     uint32_t connections;      /**< host connections (port opened) since boot, incl. one at boot */
     uint32_t tx_cut;           /**< messages the transport cut (partial write): followed by a 0x00 */
     uint32_t bus_stuck;        /**< times the I2C bus was found held low (sensor_begin) */
+    uint32_t card_slow;        /**< card operations over TH_DEVICE_CARD_SLOW_MS (card marked failing) */
+    uint32_t card_skipped;     /**< card operations not attempted because the card was failing or the pass budget spent */
+    uint32_t longest_card_ms;  /**< the slowest card operation or mount seen, ms */
 } th_device_stats_t;
 
 typedef struct th_device {
@@ -97,7 +110,13 @@ typedef struct th_device {
     uint8_t pending_log_level;
     uint8_t tx_resync;
     uint8_t bus_stuck;         /**< 0 bus fine, 1 SDA held low, 2 SCL held low (last sensor_begin) */
-    uint8_t bus_changed;         /**< a message was cut: the next one starts with a 0x00 delimiter */
+    uint8_t bus_changed;
+    th_fs_ops_t fs_guard;      /**< port->fs behind the time guard (what th_store uses) */
+    uint8_t card_failing;      /**< a slow or failed card operation in this pass */
+    uint32_t card_pass_ms;     /**< card time spent in this pass */
+    uint8_t card_fail_run;     /**< consecutive failing mounts/passes (back-off exponent) */
+    uint32_t card_retry_at;    /**< no remount before this millis while card_fail_run > 0 */
+    uint8_t card_msg;          /**< "SD card not responding" to show */         /**< a message was cut: the next one starts with a 0x00 delimiter */
     th_device_stats_t stats;
 } th_device_t;
 
