@@ -10,7 +10,9 @@
  *
  * Usage: tinyheat_sim --version   (firmware version, sensor, the compiled-in model's name and CRC-32)
  *        tinyheat_sim [--frames CSV|NPY] [--sd DIR] [--rate-code 0..7] [--mode collect|classify|stream]
- *                     [--max-seconds S] [--tflm-helper "CMD"]
+ *                     [--max-seconds S] [--tflm-helper "CMD"] [--faults FIFO|SCRIPT]
+ *   --faults: fault lines (sim_faults.h: sensor NACK, unplug/plug, stuck bus, card pull/full/slow,
+ *             USB cut/slow) read at run time from a FIFO, or a script with "@SECONDS" times
  */
 #define _POSIX_C_SOURCE 200809L
 #include <poll.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "model_params.h"
+#include "sim_faults.h"
 #include "sim_frames.h"
 #include "sim_port.h"
 #include "sim_pty.h"
@@ -39,7 +42,7 @@ static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 int main(int argc, char **argv)
 {
-    const char *frames_path = NULL, *sd = NULL, *helper = NULL;
+    const char *frames_path = NULL, *sd = NULL, *helper = NULL, *faults_path = NULL;
     int rate_code = TH_MLX_DEFAULT_REFRESH, mode = TH_MODE_COLLECT;
     double max_s = 0;
     static char model_id[TH_LINK_MODEL_ID_CAP];
@@ -56,12 +59,13 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--rate-code") && v) rate_code = atoi(argv[++i]);
         else if (!strcmp(a, "--max-seconds") && v) max_s = atof(argv[++i]);
         else if (!strcmp(a, "--tflm-helper") && v) helper = argv[++i];
+        else if (!strcmp(a, "--faults") && v) faults_path = argv[++i];
         else if (!strcmp(a, "--mode") && v) {
             v = argv[++i];
             mode = !strcmp(v, "stream") ? TH_MODE_STREAM : !strcmp(v, "classify") ? TH_MODE_CLASSIFY : TH_MODE_COLLECT;
         } else {
             fprintf(stderr, "usage: %s [--frames CSV|NPY] [--sd DIR] [--rate-code 0..7] "
-                            "[--mode collect|classify|stream] [--max-seconds S] [--tflm-helper CMD]\n", argv[0]);
+                            "[--mode collect|classify|stream] [--max-seconds S] [--tflm-helper CMD] [--faults FIFO|SCRIPT]\n", argv[0]);
             return 2;
         }
     }
@@ -82,6 +86,11 @@ int main(int argc, char **argv)
         have_model = 1;
     }
 
+    static sim_faults_t faults = {.fd = -1, .keep_fd = -1};
+    if (faults_path && sim_faults_open(&faults, faults_path) != 0) {
+        perror(faults_path);
+        return 1;
+    }
     static sim_pty_t pty;
     if (sim_pty_open(&pty) != 0) {
         perror("pseudo-terminal");
@@ -121,7 +130,9 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     double t_end = max_s > 0 ? max_s * 1000.0 + 1000.0 : 0;
+    uint32_t t_start = port.millis(&sp);
     while (!g_stop && getppid() == parent) {
+        sim_faults_poll(&faults, &sp, (double)(uint32_t)(port.millis(&sp) - t_start));
         th_device_step(&dev);
         sim_pty_flush(&pty);
         if (t_end > 0 && port.millis(&sp) > t_end) break;
@@ -143,6 +154,7 @@ int main(int argc, char **argv)
             (unsigned long)dev.link.rx.stats.ok, (unsigned long)dev.link.rx.stats.crc_errors,
             (unsigned long)dev.link.rx.stats.cobs_errors, (unsigned long)dev.link.rx.stats.oversize,
             (unsigned long)dev.link.rx.stats.short_frames, (unsigned long)dev.link.commands, stats);
+    sim_faults_close(&faults);
     if (have_model) sim_tflm_stop(&tflm);
     sim_pty_close(&pty);
     sim_frames_free(&src);

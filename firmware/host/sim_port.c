@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "sim_jpeg.h"
+#include "th_link.h"
 
 static double mono_s(void)
 {
@@ -202,6 +203,7 @@ static size_t mem_cap(const sim_port_t *s) { return s->tx_cap ? s->tx_cap : SIM_
 static size_t p_link_write(void *ctx, const uint8_t *data, size_t n)
 {
     sim_port_t *s = ctx;
+    if (s->usb_bps > 0) s->usb_tokens -= (double)n;
     if (s->tx_cut_after > 0 && n > (size_t)s->tx_cut_after) { /* a USB transmit timeout mid-frame */
         n = (size_t)s->tx_cut_after;
         s->tx_cut_after = 0;
@@ -217,14 +219,33 @@ static size_t p_link_write(void *ctx, const uint8_t *data, size_t n)
     return n;
 }
 
+/* Slow USB: a token bucket of usb_bps bytes/s (at most 2 maximal messages or 250 ms banked). */
+static size_t usb_budget(sim_port_t *s)
+{
+    uint32_t now = p_millis(s);
+    double cap = (double)s->usb_bps / 4.0;
+    if (cap < 2.0 * TH_LINK_MAX_WIRE) cap = 2.0 * TH_LINK_MAX_WIRE;
+    s->usb_tokens += (double)(uint32_t)(now - s->usb_last_ms) * (double)s->usb_bps / 1000.0;
+    s->usb_last_ms = now;
+    if (s->usb_tokens > cap) s->usb_tokens = cap;
+    return s->usb_tokens > 0 ? (size_t)s->usb_tokens : 0;
+}
+
 static size_t p_link_tx_room(void *ctx)
 {
     sim_port_t *s = ctx;
+    size_t room;
     if (s->pty) {
         sim_pty_flush(s->pty);
-        return sizeof s->pty->tx - s->pty->tx_len;
+        room = sizeof s->pty->tx - s->pty->tx_len;
+    } else {
+        room = mem_cap(s) - s->d2h_len;
     }
-    return mem_cap(s) - s->d2h_len;
+    if (s->usb_bps > 0) {
+        size_t b = usb_budget(s);
+        if (b < room) room = b;
+    }
+    return room;
 }
 
 /* DTR of the simulated USB port: the pty's slave side is open (a host program has the port), or

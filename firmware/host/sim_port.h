@@ -71,7 +71,10 @@ typedef struct {
     int host_open;            /* in-memory link: 1 = a host has the port open (DTR), default 1 */
     int bus_stuck;            /* fault: 1 SDA / 2 SCL held low (bus clear fails until cleared) */
     unsigned long bus_clears; /* sensor_begin calls that found the bus held */
-    long tx_cut_after;        /* fault: > 0 = the next longer write takes only this many bytes (USB timeout) */
+    long tx_cut_after;
+    long usb_bps;             /* fault: > 0 = the host takes at most this many bytes/s (slow USB) */
+    double usb_tokens;        /* bytes it would take now */
+    uint32_t usb_last_ms;        /* fault: > 0 = the next longer write takes only this many bytes (USB timeout) */
 } sim_port_t;
 
 /** Initialise s and fill port. card_dir NULL = no card slot content; frames must be loaded;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim_faults.h"
 #include "sim_frames.h"
 #include "sim_port.h"
 #include "th_device.h"
@@ -265,7 +266,10 @@ static void test_stuck_bus(void)
     rig_boot(&g, NULL, TH_MODE_STREAM);
     run(&g, 2000, 5);
     uint32_t f0 = g.dev.stats.frames;
-    g.sp.bus_stuck = 1;
+    char err[160];
+    CHECK(sim_faults_apply(&g.sp, "bus stuck sda", err, sizeof err) == 0 && g.sp.bus_stuck == 1);
+    CHECK(sim_faults_apply(&g.sp, "bus stuck pc", err, sizeof err) == -1 && strstr(err, "unknown fault") != NULL);
+    CHECK(sim_faults_apply(&g.sp, "sensor nack x", err, sizeof err) == -1 && g.sp.nack_polls == 0);
     run(&g, 3000, 5);
     CHECK(!g.dev.sensor_ok && g.dev.bus_stuck == 1 && g.dev.stats.bus_stuck == 1);
     CHECK(strstr(g.dev.app.status, "I2C bus stuck: SDA held low") != NULL);
@@ -275,7 +279,7 @@ static void test_stuck_bus(void)
     g.sp.bus_stuck = 2;
     run(&g, 1500, 5);
     CHECK(g.dev.bus_stuck == 2 && strstr(g.dev.app.status, "SCL held low") != NULL);
-    g.sp.bus_stuck = 0; /* the line is free again: the sensor resumes without a reset */
+    CHECK(sim_faults_apply(&g.sp, "bus free", err, sizeof err) == 0); /* the line is free again: resumes, no reset */
     run(&g, 2000, 5);
     CHECK(g.dev.sensor_ok && g.dev.bus_stuck == 0 && strcmp(g.dev.app.status, "sensor OK") == 0);
     CHECK(g.dev.stats.frames - f0 >= 4 && g.host.gaps == 0);

@@ -281,11 +281,16 @@ def build_sim(build_dir: Path | None = None) -> Path:
               help="MLX90640 subpage rate at boot, Hz (0.5..64; a full frame is two subpages).")
 @click.option("--mode", type=click.Choice(["collect", "classify", "stream"]), default="collect", show_default=True)
 @click.option("--no-model", is_flag=True, help="Run without the classifier (no TFLM helper process).")
-def sim_device_cmd(frames_csv, sd, rate, mode, no_model):
+@click.option("--faults", "faults_script", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Fault script (firmware/host/sim_faults.h: lines like '@2.5 sensor unplug'). Without it, a "
+                   "FIFO is created and printed as 'faults PATH': write fault lines to it at run time.")
+def sim_device_cmd(frames_csv, sd, rate, mode, no_model, faults_script):
     """Build and run the simulated device: the firmware's one device loop (th_device_step, as
     on the board) on the host, classifying with the exported model (firmware/lib/tinyheat_model)
     in the real TFLM interpreter (a helper process). It prints the pseudo-terminal path to use
-    as PORT with monitor/capture/record/eeprom. Ctrl-C stops."""
+    as PORT with monitor/capture/record/eeprom, then 'faults PATH': the control FIFO that injects
+    faults at run time (sensor NACK, unplug, stuck bus, card pull/full/slow, USB cut/slow; the
+    commands are listed in firmware/host/sim_faults.h). Ctrl-C, SIGTERM or SIGHUP stop it."""
     import shlex
     import tempfile
 
@@ -310,6 +315,11 @@ def sim_device_cmd(frames_csv, sd, rate, mode, no_model):
         args += ["--sd", sd]
     # its own session (process group): the simulator, the helper's shell and the helper end
     # together whatever stops us (Ctrl-C, SIGTERM, SIGHUP of a closed terminal)
+    faults = faults_script
+    if faults is None:  # a control FIFO: `echo "card pull" > PATH` injects a fault at run time
+        faults = str(Path(tmp.name) / "faults")
+        os.mkfifo(faults)
+    args += ["--faults", faults]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True)
     got = []
 
@@ -327,6 +337,8 @@ def sim_device_cmd(frames_csv, sd, rate, mode, no_model):
         for line in proc.stdout:
             try:
                 click.echo(line.rstrip())
+                if line.startswith("pty "):
+                    click.echo(f"faults {faults}")
             except OSError:  # our terminal went away: keep serving the pty until a signal
                 pass
     except KeyboardInterrupt:
