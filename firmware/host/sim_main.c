@@ -9,7 +9,7 @@
  *                     core's pre/post-processing; without --tflm-helper there is no model.
  *
  * Usage: tinyheat_sim --version   (firmware version, sensor, the compiled-in model's name and CRC-32)
- *        tinyheat_sim [--frames CSV|NPY] [--sd DIR] [--rate-code 0..7] [--mode collect|classify|stream]
+ *        tinyheat_sim [--sensor mlx90640|mlx90641] [--frames CSV|NPY] [--sd DIR] [--rate-code 0..7] [--mode collect|classify|stream]
  *                     [--max-seconds S] [--tflm-helper "CMD"] [--faults FIFO|SCRIPT]
  *   --faults: fault lines (sim_faults.h: sensor NACK, unplug/plug, stuck bus, card pull/full/slow,
  *             USB cut/slow) read at run time from a FIFO, or a script with "@SECONDS" times
@@ -43,16 +43,25 @@ static void on_signal(int sig) { (void)sig; g_stop = 1; }
 int main(int argc, char **argv)
 {
     const char *frames_path = NULL, *sd = NULL, *helper = NULL, *faults_path = NULL;
-    int rate_code = TH_MLX_DEFAULT_REFRESH, mode = TH_MODE_COLLECT;
+    int rate_code = TH_MLX_DEFAULT_REFRESH, mode = TH_MODE_COLLECT, rows = 24, cols = 32;
     double max_s = 0;
     static char model_id[TH_LINK_MODEL_ID_CAP];
     th_device_model_id(TH_MODEL_NAME, th_model_tflite, th_model_tflite_len, model_id, sizeof model_id);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--version")) {
-            printf("tinyheat_sim %s, MLX90640 %dx%d, model %s (%u bytes, %d labels)\n", SIM_FW_VERSION, 32, 24,
-                   model_id, th_model_tflite_len, model_params()->num_labels);
+            printf("tinyheat_sim %s, MLX90640 32x24 or MLX90641 16x12 (--sensor), model %s (%u bytes, %d labels)\n",
+                   SIM_FW_VERSION, model_id, th_model_tflite_len, model_params()->num_labels);
             return 0;
+        }
+        if (!strcmp(a, "--sensor") && v) {
+            v = argv[++i];
+            if (!strcmp(v, "mlx90641")) rows = 12, cols = 16;
+            else if (strcmp(v, "mlx90640") != 0) {
+                fprintf(stderr, "--sensor must be mlx90640 or mlx90641\n");
+                return 2;
+            }
+            continue;
         }
         if (!strcmp(a, "--frames") && v) frames_path = argv[++i];
         else if (!strcmp(a, "--sd") && v) sd = argv[++i];
@@ -74,7 +83,11 @@ int main(int argc, char **argv)
         return 2;
     }
     static sim_frames_t src;
-    if (sim_frames_load(&src, frames_path) != 0) return 1;
+    if (sim_frames_load_n(&src, frames_path, rows, cols) != 0) return 1;
+    if (rows != 24 && helper) {
+        fprintf(stderr, "sim: the exported model takes 32x24 frames; no model runs on the 16x12 sensor\n");
+        helper = NULL;
+    }
 
     static sim_tflm_t tflm;
     int have_model = 0;
@@ -113,6 +126,8 @@ int main(int argc, char **argv)
     cfg.model_id = have_model ? model_id : "";
     cfg.app.start_mode = (th_mode_t)mode;
     cfg.app.refresh_code = (uint8_t)rate_code;
+    cfg.rows = (uint8_t)rows;
+    cfg.cols = (uint8_t)cols;
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -124,7 +139,8 @@ int main(int argc, char **argv)
     th_device_init(&dev, &port, &cfg);
     char hex[9];
     th_session_format(dev.app.store.session, hex);
-    printf("session %s, SD %s, frames %s, mode %s, rate code %d, model %s\n", hex, sd ? sd : "(none)",
+    printf("session %s, %s, SD %s, frames %s, mode %s, rate code %d, model %s\n", hex,
+           rows == 24 ? "MLX90640 32x24" : "MLX90641 16x12", sd ? sd : "(none)",
            frames_path ? frames_path : "(synthetic)", th_app_mode_name(dev.app.mode), rate_code,
            have_model ? model_id : "(none)");
     fflush(stdout);

@@ -90,6 +90,12 @@ static int p_sensor_poll(void *ctx, float temps[768], float *ta)
     s->dropped_subpages += k - 1u;
     s->produced += k;
     s->next_subpage_ms += (double)k * per;
+    if (s->frames->px == 192) { /* MLX90641: every subpage is a complete 16 x 12 image */
+        sim_frames_next(s->frames, s->frame);
+        memcpy(temps, s->frame, 192 * sizeof(float));
+        *ta = s->ta_degc;
+        return TH_SENSOR_FRAME;
+    }
     if ((s->produced - 1u) % 2u == 0u) { /* subpage 0: the first half of a new frame */
         sim_frames_next(s->frames, s->frame);
         s->have_sub0 = 1;

@@ -402,3 +402,48 @@ def test_sim_device_signal_ends_the_whole_process_tree(sig, presence_csvs, tmp_p
         time.sleep(0.1)
     assert not [q for q in tree if _alive(q)]
     assert list(tmpdir.iterdir()) == []
+
+
+def test_mlx90641_sensor_streams_16x12_frames_of_the_den_recording(sim_exe, shared_datasets, tmp_path):
+    """The simulated device with an MLX90641 (16x12): HELLO says so (identity trailer), each
+    FRAME carries 192 values (a 390-byte payload) equal to the recording's frames within the
+    link's 0.01 K and in order; device captures are refused (samples are 32x24)."""
+    from tinyheat.link.commands import frames_16x12_npy
+
+    den = np.loadtxt(shared_datasets / "mlx90641-den" / "frames.csv", delimiter=",", skiprows=1,
+                     dtype=np.float32, max_rows=300)[:, -192:].reshape(-1, 12, 16)
+    csv = tmp_path / "den.csv"
+    np.savetxt(csv, np.c_[np.arange(len(den)), den.reshape(len(den), -1)], delimiter=",", fmt="%.2f",
+               header="frame," + ",".join(f"p{i:03d}" for i in range(192)), comments="")
+    npy = frames_16x12_npy(str(csv), tmp_path)
+    (tmp_path / "sd").mkdir()
+    proc = subprocess.Popen([str(sim_exe), "--sensor", "mlx90641", "--frames", str(npy), "--sd",
+                             str(tmp_path / "sd"), "--rate-code", "5", "--mode", "stream", "--max-seconds", "30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("pty "), line + proc.stderr.read()
+        c = DeviceClient(open_port(line.split()[1]))
+        h = c.connect(stream=True)
+        assert h.geometry == (12, 16) and h.device_text.startswith("MLX90641 16x12")
+        frames = []
+        for f in c.frames(timeout_s=3.0):
+            frames.append(f.temps)
+            if len(frames) >= 24:
+                break
+        c.request(p.CaptureNow("person"))
+        events, t0 = [], time.monotonic()
+        while not events and time.monotonic() - t0 < 3:
+            events = [m for m in c.poll() if isinstance(m, p.CaptureEvent)]
+        c.close()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    assert len(frames) == 24 and all(f.shape == (12, 16) for f in frames)
+    idx = []
+    for f in frames:
+        err = np.nanmax(np.abs(den - f[None]), axis=(1, 2))
+        idx.append(int(np.argmin(err)))
+        assert err.min() <= 0.0051
+    assert np.mean(np.diff(idx) % len(den) == 1) > 0.8  # consecutive frames of the recording
+    assert events and not events[0].ok and not list((tmp_path / "sd").glob("person.*"))

@@ -11,6 +11,8 @@
 
 static th_device_t *g_running; /* the device th_debug_log queues into */
 
+int th_device_is_32x24(const th_device_t *d) { return d->cfg.rows == 24 && d->cfg.cols == 32; }
+
 void th_device_default_config(th_device_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -320,6 +322,14 @@ static void do_capture(th_device_t *d, const th_app_actions_t *act)
     th_save_result_t res;
     size_t n = 0;
     memset(&res, 0, sizeof res);
+    if (!th_device_is_32x24(d)) { /* samples are 32 x 24 (datasets/FORMAT.md): not from a 16 x 12 sensor */
+        res.result = TH_FS_BAD_ARG;
+        th_app_capture_done(&d->app, &res, act->capture_label);
+        th_app_set_status(&d->app, TH_STATUS_WARN, "16x12 sensor: samples are 32x24; use tinyheat record");
+        d->stats.captures_failed++;
+        th_link_device_send_capture(&d->link, act->capture_label, -1, 0);
+        return;
+    }
     th_frame_to_grey(d->temps, TH_WINDOW_LO_DEGC, TH_WINDOW_HI_DEGC, grey);
     if (p->jpeg_grey) n = p->jpeg_grey(p->ctx, grey, d->jpeg, sizeof d->jpeg);
     if (n == 0 || !p->fs) res.result = TH_FS_IO;
@@ -425,6 +435,10 @@ void th_device_init(th_device_t *d, const th_port_t *port, const th_device_confi
     d->port = port;
     if (cfg) d->cfg = *cfg;
     else th_device_default_config(&d->cfg);
+    if (!((d->cfg.rows == 24 && d->cfg.cols == 32) || (d->cfg.rows == 12 && d->cfg.cols == 16))) {
+        d->cfg.rows = 24; /* the two geometries of PROTOCOL.md */
+        d->cfg.cols = 32;
+    }
     d->ta_degc = NAN;
     g_running = d;
 
@@ -518,7 +532,7 @@ void th_device_step(th_device_t *d)
     else if (!in.sensor_ok && act.retry_sensor) show_no_sensor(d);
 
     if (act.render && p->display_frame) p->display_frame(p->ctx, d->temps, d->ta_degc);
-    if (act.infer && p->classify) {
+    if (act.infer && p->classify && th_device_is_32x24(d)) { /* the model input is [1, 24, 32, C] */
         th_prediction_t pr;
         uint32_t us = 0;
         if (p->classify(p->ctx, d->temps, &pr, &us)) {
@@ -530,7 +544,8 @@ void th_device_step(th_device_t *d)
             if (act.stream_frame) th_link_device_send_prediction(&d->link, d->frame_ms, pr.label_index, pr.confidence, us);
         }
     }
-    if (act.stream_frame) th_link_device_send_frame(&d->link, d->frame_ms, d->ta_degc, d->temps);
+    if (act.stream_frame)
+        th_link_device_send_frame_n(&d->link, d->frame_ms, d->ta_degc, d->temps, (int)d->cfg.rows * d->cfg.cols);
     if (act.capture) do_capture(d, &act);
     if (act.capture_refused) th_link_device_send_capture(&d->link, act.capture_label, -1, 0);
     if (act.redraw_status) show_status(d);

@@ -120,7 +120,11 @@ typedef struct th_device {
     th_device_stats_t stats;
 } th_device_t;
 
-/** Defaults: fw "0.1.0", emissivity 0.95, no model, th_app_default_config. */
+/** 1 for a 32 x 24 sensor (MLX90640): samples and the model need it; 0 for 16 x 12 (MLX90641):
+ *  frames are streamed (192 values) and shown, captures are refused, no model runs. */
+int th_device_is_32x24(const th_device_t *d);
+
+/** Defaults: fw "0.1.0", emissivity 0.95, no model, 24 x 32, th_app_default_config. */
 void th_device_default_config(th_device_config_t *cfg);
 
 /** Boot: mount the card, session id (0 without a card), labels.txt, sample counters, sensor,

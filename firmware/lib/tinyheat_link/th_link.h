@@ -196,6 +196,9 @@ typedef struct {
 size_t th_link_build_hello(const th_link_hello_t *h, uint8_t *buf, size_t cap);
 /** temps: 768 degC row-major (24 x 32); payload is 1542 bytes. */
 size_t th_link_build_frame(uint32_t t_ms, float ta_degc, const float *temps, uint8_t *buf, size_t cap);
+/** FRAME of n = 768 (32 x 24, MLX90640) or 192 (16 x 12, MLX90641: payload 390 bytes) values; 0 otherwise. */
+#define TH_LINK_PIXELS_16X12 192
+size_t th_link_build_frame_n(uint32_t t_ms, float ta_degc, const float *temps, int n, uint8_t *buf, size_t cap);
 size_t th_link_build_prediction(uint32_t t_ms, int label_index, float confidence,
                                 uint32_t inference_us, uint8_t *buf, size_t cap);
 size_t th_link_build_capture(int ok, int32_t index, const char *label, uint8_t *buf, size_t cap);

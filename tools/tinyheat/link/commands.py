@@ -281,10 +281,13 @@ def build_sim(build_dir: Path | None = None) -> Path:
               help="MLX90640 subpage rate at boot, Hz (0.5..64; a full frame is two subpages).")
 @click.option("--mode", type=click.Choice(["collect", "classify", "stream"]), default="collect", show_default=True)
 @click.option("--no-model", is_flag=True, help="Run without the classifier (no TFLM helper process).")
+@click.option("--sensor", type=click.Choice(["mlx90640", "mlx90641"]), default="mlx90640", show_default=True,
+              help="Simulated sensor: MLX90640 32x24, or MLX90641 16x12 (frames from a 16x12 CSV with the last 192 "
+                   "columns = degC, e.g. the shared mlx90641-den frames.csv, or an .npy (n, 12, 16); no model runs).")
 @click.option("--faults", "faults_script", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Fault script (firmware/host/sim_faults.h: lines like '@2.5 sensor unplug'). Without it, a "
                    "FIFO is created and printed as 'faults PATH': write fault lines to it at run time.")
-def sim_device_cmd(frames_csv, sd, rate, mode, no_model, faults_script):
+def sim_device_cmd(frames_csv, sd, rate, mode, no_model, faults_script, sensor):
     """Build and run the simulated device: the firmware's one device loop (th_device_step, as
     on the board) on the host, classifying with the exported model (firmware/lib/tinyheat_model)
     in the real TFLM interpreter (a helper process). It prints the pseudo-terminal path to use
@@ -296,7 +299,9 @@ def sim_device_cmd(frames_csv, sd, rate, mode, no_model, faults_script):
 
     code = rate_code_for_hz(rate)
     exe = build_sim()
-    args = [str(exe), "--rate-code", str(code), "--mode", mode]
+    args = [str(exe), "--rate-code", str(code), "--mode", mode, "--sensor", sensor]
+    if sensor == "mlx90641":
+        no_model = True  # the exported model takes 32x24 frames
     if not no_model:
         args += ["--tflm-helper", f"{shlex.quote(sys.executable)} -m tinyheat.link.tflm_helper"]
     tmp = tempfile.TemporaryDirectory(prefix="tinyheat-sim-")
@@ -308,6 +313,8 @@ def sim_device_cmd(frames_csv, sd, rate, mode, no_model, faults_script):
         npy = Path(tmp.name) / "frames.npy"
         np.save(npy, np.ascontiguousarray(read_recording(frames_csv)["frames"], dtype="<f4"))
         frames_csv = str(npy)
+    if frames_csv and sensor == "mlx90641" and not frames_csv.endswith(".npy"):
+        frames_csv = str(frames_16x12_npy(frames_csv, Path(tmp.name)))
     if frames_csv:
         args += ["--frames", frames_csv]
     if sd:
@@ -349,6 +356,24 @@ def sim_device_cmd(frames_csv, sd, rate, mode, no_model, faults_script):
         stop_process_group(proc)
         tmp.cleanup()
     sys.exit(128 + got[0] if got else (proc.returncode if proc.returncode and proc.returncode > 0 else 0))
+
+
+def frames_16x12_npy(csv: str, folder: Path) -> Path:
+    """A 16x12 CSV (a header line allowed; the last 192 columns of each row = degC row-major, as
+    datasets/mlx90641-den/frames.csv) as ``folder/frames16x12.npy`` float32 (n, 12, 16)."""
+    import numpy as np
+
+    from ..errors import UserError
+
+    with open(csv) as f:
+        first = f.readline()
+    skip = 0 if first.strip() and first.split(",")[0].strip().lstrip("-").replace(".", "", 1).isdigit() else 1
+    data = np.loadtxt(csv, delimiter=",", skiprows=skip, dtype=np.float32, ndmin=2)
+    if data.shape[1] < 192:
+        raise UserError(f"{csv}: {data.shape[1]} columns, need the 192 values of a 16x12 frame per row")
+    out = folder / "frames16x12.npy"
+    np.save(out, np.ascontiguousarray(data[:, -192:].reshape(-1, 12, 16), dtype="<f4"))
+    return out
 
 
 def stop_process_group(proc: subprocess.Popen, timeout_s: float = 5.0) -> None:
