@@ -184,6 +184,8 @@ void setup()
     th_device_model_id(TH_MODEL_NAME, th_model_tflite, th_model_tflite_len, model_id, sizeof model_id);
     cfg.model_id = model ? model_id : "";
     cfg.app.refresh_code = TH_MLX_DEFAULT_REFRESH;
+    cfg.rows = TH_SENSOR_ROWS;  // HELLO geometry; 16 x 12 streams 192 values, no samples, no 32x24 model
+    cfg.cols = TH_SENSOR_COLS;
     th_device_init(&g_dev, &g_port, &cfg);
     if (!model) th_app_set_status(&g_dev.app, TH_STATUS_ERROR, classifier_error());
     else if (watchdog_caused_reset())

@@ -1,13 +1,15 @@
-// MLX90640 adapter. See sensor_mlx90640.h.
+// MLX90640 adapter (the default sensor; -DTH_SENSOR_MLX90641 builds sensor_mlx90641.cpp instead). See sensor_mlx90640.h.
 // I2C protocol (MLX90640 datasheet section 8 / 10): write the 16-bit register address, repeated
 // start, read big-endian words. Status register 0x8000: bit 3 = new data in RAM, bit 0 = the
 // subpage it belongs to; writing 0x0030 clears bit 3 (the Melexis driver's GetFrameData does the same).
+#ifndef TH_SENSOR_MLX90641
 #include <Arduino.h>
 #include <Wire.h>
 #include <math.h>
 #include <string.h>
 
 #include "sensor_mlx90640.h"
+#include "i2c_bounded.h"
 #include "th_i2c_bus.h"
 #include "th_mlx90640.h"
 #include "th_port.h"
@@ -33,7 +35,6 @@ static uint16_t s_ctrl1;              // control register 1 as last written/read
 static uint8_t s_subpages_seen;       // bit 0 / bit 1: subpage 0 / 1 computed since the last frame
 static int8_t s_last_subpage = -1;
 static bool s_ok;
-static bool s_wire_started;
 static uint8_t s_errors;              // consecutive failed polls
 static uint32_t s_last_data_ms;
 static uint32_t s_fps_t0, s_fps_frames0;
@@ -43,84 +44,6 @@ static void fail(int code)
 {
     s_stats.last_error = code;
     if (code == -1 || code == -2 || code == -9) s_stats.i2c_errors++;
-}
-
-// ---- bounded bus: SERCOM timeouts and the bus clear ------------------------------------------
-// The pinned core's Wire waits on INTFLAG.MB / SB without a bound (SERCOM.cpp
-// startTransmissionWIRE, sendDataMasterWIRE, readDataWIRE). With the SAMD51 I2C master
-// time-outs enabled (datasheet DS60001507, 36.6.2.4.5 / CTRLA) the hardware ends a transfer whose
-// SCL is held low for 25-35 ms (LOWTOUTEN), whose master or slave clock-extend exceeds 10 / 25 ms
-// (MEXTTOEN, SEXTTOEN), sends a STOP and sets MB/SB, so those waits end; INACTOUT = 3 turns a
-// silent "busy" bus back to idle after 205 us. The time-outs count GCLK_SERCOM_SLOW, which the
-// core sets to the 48 MHz core source (SERCOM::initClockNVIC): it must be the 32.768 kHz
-// generator (GCLK3 = XOSC32K, cores/arduino/startup.c) for these times. Wire.begin/setClock
-// reset CTRLA, so this is applied after each.
-#if defined(__SAMD51__)
-#define I2C_SERCOM SERCOM3  // PERIPH_WIRE = sercom3 (variants/wio_terminal/variant.h)
-#define I2C_SLOW_GCLK_ID SERCOM3_GCLK_ID_SLOW
-static void i2c_timeouts(void)
-{
-    Sercom *hw = I2C_SERCOM;
-    GCLK->PCHCTRL[I2C_SLOW_GCLK_ID].reg = GCLK_PCHCTRL_GEN_GCLK3 | GCLK_PCHCTRL_CHEN;
-    while (!GCLK->PCHCTRL[I2C_SLOW_GCLK_ID].bit.CHEN) {}
-    hw->I2CM.CTRLA.bit.ENABLE = 0;  // CTRLA is enable-protected
-    while (hw->I2CM.SYNCBUSY.bit.ENABLE) {}
-    hw->I2CM.CTRLA.reg |= SERCOM_I2CM_CTRLA_LOWTOUTEN | SERCOM_I2CM_CTRLA_MEXTTOEN | SERCOM_I2CM_CTRLA_SEXTTOEN |
-                          SERCOM_I2CM_CTRLA_INACTOUT(3);
-    hw->I2CM.CTRLA.bit.ENABLE = 1;
-    while (hw->I2CM.SYNCBUSY.bit.ENABLE) {}
-    hw->I2CM.STATUS.reg = SERCOM_I2CM_STATUS_BUSSTATE(1);  // force "idle" (as SERCOM::enableWIRE)
-    while (hw->I2CM.SYNCBUSY.bit.SYSOP) {}
-}
-
-// 1 if the last transfer ended by a time-out or bus error (then cleared: write-one-to-clear).
-static bool i2c_timed_out(void)
-{
-    const uint16_t bits = SERCOM_I2CM_STATUS_LOWTOUT | SERCOM_I2CM_STATUS_MEXTTOUT | SERCOM_I2CM_STATUS_SEXTTOUT |
-                          SERCOM_I2CM_STATUS_BUSERR;
-    uint16_t st = I2C_SERCOM->I2CM.STATUS.reg & bits;
-    if (!st) return false;
-    I2C_SERCOM->I2CM.STATUS.reg = st;
-    while (I2C_SERCOM->I2CM.SYNCBUSY.bit.SYSOP) {}
-    s_stats.bus_timeouts++;
-    return true;
-}
-#else  // host test build (fake Wire): no SERCOM
-static void i2c_timeouts(void) {}
-static bool i2c_timed_out(void) { return false; }
-#endif
-
-static void wire_clock(uint32_t hz)
-{
-    Wire.setClock(hz);
-    i2c_timeouts();
-}
-
-// The Grove I2C pins as open-drain GPIO for th_i2c_bus_clear: "release" = input with pull-up.
-static void pin_low(uint32_t pin)
-{
-    digitalWrite(pin, LOW);
-    pinMode(pin, OUTPUT);
-}
-static void scl_low(void *) { pin_low(PIN_WIRE_SCL); }
-static void scl_release(void *) { pinMode(PIN_WIRE_SCL, INPUT_PULLUP); }
-static void sda_low(void *) { pin_low(PIN_WIRE_SDA); }
-static void sda_release(void *) { pinMode(PIN_WIRE_SDA, INPUT_PULLUP); }
-static int scl_read(void *) { return digitalRead(PIN_WIRE_SCL) == HIGH; }
-static int sda_read(void *) { return digitalRead(PIN_WIRE_SDA) == HIGH; }
-static void wait_us(void *, unsigned us) { delayMicroseconds(us); }
-static const th_i2c_pins_t k_grove_pins = {nullptr, scl_low, scl_release, sda_low, sda_release, scl_read, sda_read, wait_us};
-
-// Bus clear on the pins (SERCOM off), then Wire again (Wire.begin re-muxes the pins).
-static th_i2c_bus_result_t bus_restart(void)
-{
-    if (s_wire_started) Wire.end();
-    th_i2c_bus_result_t r = th_i2c_bus_clear(&k_grove_pins, nullptr);
-    if (r == TH_I2C_BUS_CLEARED) s_stats.bus_clears++;
-    Wire.begin();
-    s_wire_started = true;
-    wire_clock(TH_MLX_EEPROM_I2C_HZ);
-    return r;
 }
 
 // Read n words from register address `reg`. NACK of the address/register (endTransmission != 0)
@@ -179,7 +102,7 @@ int sensor_begin(uint8_t refresh_code)
     s_subpages_seen = 0;
     s_last_subpage = -1;
     s_errors = 0;
-    th_i2c_bus_result_t bus = bus_restart();
+    th_i2c_bus_result_t bus = i2c_bus_restart(TH_MLX_EEPROM_I2C_HZ);
     if (bus < 0) {
         fail(-8);
         return bus == TH_I2C_BUS_SCL_STUCK ? TH_SENSOR_BEGIN_SCL_STUCK : TH_SENSOR_BEGIN_SDA_STUCK;
@@ -215,7 +138,7 @@ int sensor_begin(uint8_t refresh_code)
         return 0;
     }
     s_ctrl1 = ctrl;
-    wire_clock(TH_MLX_RUN_I2C_HZ);
+    i2c_wire_clock(TH_MLX_RUN_I2C_HZ);
     for (int i = 0; i < 768; i++) s_work[i] = NAN;
     s_last_data_ms = millis();
     s_ok = true;
@@ -320,7 +243,10 @@ bool sensor_poll(float temps[768], float *ta_degc)
 
 void sensor_stats(sensor_stats_t *out)
 {
+    s_stats.bus_clears = i2c_bus_clears();
+    s_stats.bus_timeouts = i2c_bus_timeouts();
     if (out) *out = s_stats;
 }
 
 const uint16_t *sensor_eeprom(void) { return s_ee_valid ? s_ee : NULL; }
+#endif  // !TH_SENSOR_MLX90641

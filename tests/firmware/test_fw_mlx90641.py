@@ -82,3 +82,28 @@ def test_broken_pixels_are_interpolated_on_16_column_rows(exe):
     assert status == 0 and np.isfinite(to).all()
     assert to[0] == to[1] and to[191] == to[190]
     assert abs(to[37] - 30.0) < 0.3  # column 5 of row 2 from its row neighbours (gradient 1 K/column)
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_board_adapter_reads_a_subpage_and_matches_the_driver(core_build, k):
+    """src/sensor_mlx90641.cpp (-DTH_SENSOR_MLX90641) on a fake Wire bus: EEPROM read twice and
+    Hamming-decoded, the subpage's six 32-word pixel blocks + the auxiliary words read, To with
+    the adapter's emissivity 0.95 and reflected temperature Ta - 5 equal to the Melexis driver
+    (vector "room-sp0" uses exactly those) within 0.01 K; one image per subpage."""
+    host = Path(__file__).resolve().parents[2] / "firmware" / "test" / "host"
+    r = subprocess.run(["make", "-s", "-C", str(host), "sensor41"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    name = "room-sp0"
+    assert tuple(float(x) for x in VECTORS[f"{name}/args"]) == (pytest.approx(0.95), -5.0)
+    frame = VECTORS[f"{name}/frames"][k]
+    out = subprocess.run([str(core_build / "th_sensor41_tests")], input=VECTORS[f"{name}/ee"].astype("<u2").tobytes()
+                         + frame.astype("<u2").tobytes(), capture_output=True, check=True).stdout
+    begun, got = np.frombuffer(out[:8], "<i4")
+    ta = np.frombuffer(out[8:12], "<f4")[0]
+    to = np.frombuffer(out[12:12 + 768], "<f4")
+    transactions = int(np.frombuffer(out[-4:], "<u4")[0])
+    assert begun == 1 and got == 1 and int(frame[241]) == k
+    assert abs(ta - VECTORS[f"{name}/ref_ta"][k]) < 1e-3
+    assert np.abs(to - VECTORS[f"{name}/ref_to"][k]).max() <= TOL_K
+    # status, clear, 6 pixel blocks, auxiliary words, status again: each a register write + read
+    assert transactions == 2 * (1 + 6 + 1 + 1) + 1
