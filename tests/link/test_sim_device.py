@@ -407,8 +407,12 @@ def test_sim_device_signal_ends_the_whole_process_tree(sig, presence_csvs, tmp_p
 def test_mlx90641_sensor_streams_16x12_frames_of_the_den_recording(sim_exe, shared_datasets, tmp_path):
     """The simulated device with an MLX90641 (16x12): HELLO says so (identity trailer), each
     FRAME carries 192 values (a 390-byte payload) equal to the recording's frames within the
-    link's 0.01 K and in order; device captures are refused (samples are 32x24)."""
+    link's 0.01 K and in order; device captures are refused (samples are 32x24); the exported
+    model runs on each frame repeated 2 x 2 (the laptop's 16x12 -> 24x32 mapping) and its
+    PREDICTIONs equal the host pipeline (quantize_input -> TFLM -> mean of the last 4)."""
+    from tinyheat.deploy.tflm_check import run_tflm
     from tinyheat.link.commands import frames_16x12_npy
+    from tinyheat.training.preprocess import probabilities, quantize_input
 
     den = np.loadtxt(shared_datasets / "mlx90641-den" / "frames.csv", delimiter=",", skiprows=1,
                      dtype=np.float32, max_rows=300)[:, -192:].reshape(-1, 12, 16)
@@ -418,7 +422,8 @@ def test_mlx90641_sensor_streams_16x12_frames_of_the_den_recording(sim_exe, shar
     npy = frames_16x12_npy(str(csv), tmp_path)
     (tmp_path / "sd").mkdir()
     proc = subprocess.Popen([str(sim_exe), "--sensor", "mlx90641", "--frames", str(npy), "--sd",
-                             str(tmp_path / "sd"), "--rate-code", "5", "--mode", "stream", "--max-seconds", "30"],
+                             str(tmp_path / "sd"), "--rate-code", "5", "--mode", "stream", "--max-seconds", "30",
+                             "--tflm-helper", f"{sys.executable} -m tinyheat.link.tflm_helper"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -426,11 +431,15 @@ def test_mlx90641_sensor_streams_16x12_frames_of_the_den_recording(sim_exe, shar
         c = DeviceClient(open_port(line.split()[1]))
         h = c.connect(stream=True)
         assert h.geometry == (12, 16) and h.device_text.startswith("MLX90641 16x12")
-        frames = []
-        for f in c.frames(timeout_s=3.0):
-            frames.append(f.temps)
-            if len(frames) >= 24:
-                break
+        frames, preds, pending = [], [], None
+        for m in c.messages(timeout_s=3.0):
+            if isinstance(m, p.Prediction):
+                pending = m
+            elif isinstance(m, p.Frame):
+                frames.append(m.temps)
+                preds.append(pending if pending is not None and pending.t_ms == m.t_ms else None)
+                if len(frames) >= 24:
+                    break
         c.request(p.CaptureNow("person"))
         events, t0 = [], time.monotonic()
         while not events and time.monotonic() - t0 < 3:
@@ -447,3 +456,18 @@ def test_mlx90641_sensor_streams_16x12_frames_of_the_den_recording(sim_exe, shar
         assert err.min() <= 0.0051
     assert np.mean(np.diff(idx) % len(den) == 1) > 0.8  # consecutive frames of the recording
     assert events and not events[0].ok and not list((tmp_path / "sd").glob("person.*"))
+    model_dir = FIRMWARE / "lib" / "tinyheat_model"
+    card = json.loads((model_dir / "model_card.json").read_text())
+    up = den.repeat(2, axis=1).repeat(2, axis=2)  # what the laptop trains 16x12 recordings on
+    q = quantize_input(up, card["input"])
+    probs = probabilities(np.asarray(run_tflm((model_dir / "tinyheat_model.tflite").read_bytes(), q)).astype(np.int8),
+                          card["output"]["scale"], card["output"]["zero_point"])
+    same = n = 0
+    for i, pred in zip(idx, preds):
+        if pred is None or i < 3:
+            continue
+        mean = probs[i - 3:i + 1].mean(axis=0)
+        top = int(np.argmax(mean))
+        n += 1
+        same += (top if mean[top] >= 0.6 else -1) == pred.label_index and abs(mean[top] - pred.confidence) < 1e-5
+    assert n >= 12 and same >= 0.8 * n, (same, n)  # a dropped subpage changes the next 3 smoothing windows

@@ -13,6 +13,12 @@ static th_device_t *g_running; /* the device th_debug_log queues into */
 
 int th_device_is_32x24(const th_device_t *d) { return d->cfg.rows == 24 && d->cfg.cols == 32; }
 
+void th_device_repeat2(const float in[192], float out[768])
+{
+    for (int r = 0; r < 24; r++)
+        for (int c = 0; c < 32; c++) out[r * 32 + c] = in[(r / 2) * 16 + c / 2];
+}
+
 void th_device_default_config(th_device_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -532,10 +538,15 @@ void th_device_step(th_device_t *d)
     else if (!in.sensor_ok && act.retry_sensor) show_no_sensor(d);
 
     if (act.render && p->display_frame) p->display_frame(p->ctx, d->temps, d->ta_degc);
-    if (act.infer && p->classify && th_device_is_32x24(d)) { /* the model input is [1, 24, 32, C] */
+    if (act.infer && p->classify) { /* the model input is [1, 24, 32, C] */
         th_prediction_t pr;
         uint32_t us = 0;
-        if (p->classify(p->ctx, d->temps, &pr, &us)) {
+        const float *in = d->temps;
+        if (!th_device_is_32x24(d)) { /* 16 x 12: each pixel repeated 2 x 2, as the laptop trains on it */
+            th_device_repeat2(d->temps, d->model_in);
+            in = d->model_in;
+        }
+        if (p->classify(p->ctx, in, &pr, &us)) {
             d->stats.inferences++;
             d->stats.last_invoke_us = us;
             if (p->display_prediction)

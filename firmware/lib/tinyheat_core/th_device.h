@@ -96,7 +96,8 @@ typedef struct th_device {
     th_app_t app;
     th_link_device_t link;
     th_link_app_ctx_t link_ctx;
-    float temps[768];          /**< latest complete frame, degC */
+    float temps[768];          /**< latest complete frame, degC (rows x cols used) */
+    float model_in[768];       /**< a 16 x 12 frame repeated 2 x 2 for the model */
     float ta_degc;             /**< its ambient temperature */
     uint32_t frame_ms;         /**< when it was read */
     uint8_t sensor_ok, sd_ok, host_open, eeprom_on_card;
@@ -120,9 +121,14 @@ typedef struct th_device {
     th_device_stats_t stats;
 } th_device_t;
 
-/** 1 for a 32 x 24 sensor (MLX90640): samples and the model need it; 0 for 16 x 12 (MLX90641):
- *  frames are streamed (192 values) and shown, captures are refused, no model runs. */
+/** 1 for a 32 x 24 sensor (MLX90640); 0 for 16 x 12 (MLX90641): frames are streamed (192
+ *  values) and shown, captures are refused (samples are 32 x 24), and the model gets the frame
+ *  with each pixel repeated 2 x 2 (th_device_repeat2). */
 int th_device_is_32x24(const th_device_t *d);
+
+/** 12 x 16 -> 24 x 32 by repeating each pixel 2 x 2: numpy `a.repeat(2, 0).repeat(2, 1)`, the
+ *  mapping the laptop trains 16 x 12 recordings with (tinyheat.workflow.realsets.den16x12). */
+void th_device_repeat2(const float in[192], float out[768]);
 
 /** Defaults: fw "0.1.0", emissivity 0.95, no model, 24 x 32, th_app_default_config. */
 void th_device_default_config(th_device_config_t *cfg);

@@ -283,7 +283,8 @@ def build_sim(build_dir: Path | None = None) -> Path:
 @click.option("--no-model", is_flag=True, help="Run without the classifier (no TFLM helper process).")
 @click.option("--sensor", type=click.Choice(["mlx90640", "mlx90641"]), default="mlx90640", show_default=True,
               help="Simulated sensor: MLX90640 32x24, or MLX90641 16x12 (frames from a 16x12 CSV with the last 192 "
-                   "columns = degC, e.g. the shared mlx90641-den frames.csv, or an .npy (n, 12, 16); no model runs).")
+                   "columns = degC, e.g. the shared mlx90641-den frames.csv, or an .npy (n, 12, 16); the model gets each "
+                   "frame with every pixel repeated 2 x 2, as the laptop trains on 16x12 recordings).")
 @click.option("--faults", "faults_script", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Fault script (firmware/host/sim_faults.h: lines like '@2.5 sensor unplug'). Without it, a "
                    "FIFO is created and printed as 'faults PATH': write fault lines to it at run time.")
@@ -300,8 +301,6 @@ def sim_device_cmd(frames_csv, sd, rate, mode, no_model, faults_script, sensor):
     code = rate_code_for_hz(rate)
     exe = build_sim()
     args = [str(exe), "--rate-code", str(code), "--mode", mode, "--sensor", sensor]
-    if sensor == "mlx90641":
-        no_model = True  # the exported model takes 32x24 frames
     if not no_model:
         args += ["--tflm-helper", f"{shlex.quote(sys.executable)} -m tinyheat.link.tflm_helper"]
     tmp = tempfile.TemporaryDirectory(prefix="tinyheat-sim-")
