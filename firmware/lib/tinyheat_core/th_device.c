@@ -541,12 +541,12 @@ void th_device_step(th_device_t *d)
     if (act.infer && p->classify) { /* the model input is [1, 24, 32, C] */
         th_prediction_t pr;
         uint32_t us = 0;
-        const float *in = d->temps;
+        const float *model_frame = d->temps;
         if (!th_device_is_32x24(d)) { /* 16 x 12: each pixel repeated 2 x 2, as the laptop trains on it */
             th_device_repeat2(d->temps, d->model_in);
-            in = d->model_in;
+            model_frame = d->model_in;
         }
-        if (p->classify(p->ctx, in, &pr, &us)) {
+        if (p->classify(p->ctx, model_frame, &pr, &us)) {
             d->stats.inferences++;
             d->stats.last_invoke_us = us;
             if (p->display_prediction)
