@@ -10,7 +10,7 @@ static int load_csv(sim_frames_t *s, FILE *f, const char *path)
 {
     size_t cap = 64, line = 0;
     static char buf[1 << 16];
-    s->frames = malloc(cap * 768 * sizeof(float));
+    s->frames = malloc(cap * (size_t)s->px * sizeof(float));
     while (s->frames && fgets(buf, sizeof buf, f)) {
         char *p = buf, *end;
         int k = 0;
@@ -19,20 +19,20 @@ static int load_csv(sim_frames_t *s, FILE *f, const char *path)
         if (*p == '\n' || *p == '\r' || *p == '\0' || *p == '#')
             continue;
         if (s->n == cap) {
-            float *g = realloc(s->frames, 2 * cap * 768 * sizeof(float));
+            float *g = realloc(s->frames, 2 * cap * (size_t)s->px * sizeof(float));
             if (!g) break;
             s->frames = g;
             cap *= 2;
         }
-        for (k = 0; k < 768; k++) {
+        for (k = 0; k < s->px; k++) {
             float v = strtof(p, &end);
             if (end == p) break;
-            s->frames[s->n * 768 + (size_t)k] = v;
+            s->frames[s->n * (size_t)s->px + (size_t)k] = v;
             p = end;
             while (*p == ',' || *p == ' ' || *p == '\t') p++;
         }
-        if (k != 768) {
-            fprintf(stderr, "%s:%zu: %d values, expected 768 (32x24 degC); line skipped\n", path, line, k);
+        if (k != s->px) {
+            fprintf(stderr, "%s:%zu: %d values, expected %d degC; line skipped\n", path, line, k, s->px);
             continue;
         }
         s->n++;
@@ -57,17 +57,22 @@ static int load_npy(sim_frames_t *s, FILE *f, const char *path)
     }
     long pos = ftell(f);
     fseek(f, 0, SEEK_END);
-    size_t n = (size_t)(ftell(f) - pos) / (768 * sizeof(float));
+    size_t n = (size_t)(ftell(f) - pos) / ((size_t)s->px * sizeof(float));
     fseek(f, pos, SEEK_SET);
-    s->frames = malloc((n ? n : 1) * 768 * sizeof(float));
+    s->frames = malloc((n ? n : 1) * (size_t)s->px * sizeof(float));
     if (!s->frames) return -1;
-    s->n = fread(s->frames, 768 * sizeof(float), n, f);
+    s->n = fread(s->frames, (size_t)s->px * sizeof(float), n, f);
     return s->n > 0 ? 0 : -1;
 }
 
-int sim_frames_load(sim_frames_t *s, const char *path)
+int sim_frames_load(sim_frames_t *s, const char *path) { return sim_frames_load_n(s, path, 24, 32); }
+
+int sim_frames_load_n(sim_frames_t *s, const char *path, int rows, int cols)
 {
     memset(s, 0, sizeof *s);
+    s->rows = rows;
+    s->cols = cols;
+    s->px = rows * cols;
     if (!path)
         return 0;
     FILE *f = fopen(path, "rb");
@@ -86,14 +91,15 @@ int sim_frames_load(sim_frames_t *s, const char *path)
 void sim_frames_next(sim_frames_t *s, float out[768])
 {
     if (s->n) {
-        memcpy(out, s->frames + s->next * 768, 768 * sizeof(float));
+        memcpy(out, s->frames + s->next * (size_t)s->px, (size_t)s->px * sizeof(float));
         s->next = (s->next + 1) % s->n;
         return;
     }
     /* synthetic: a 34 degC blob circling over a 23 degC background */
-    float cx = 16.0f + 8.0f * cosf(0.05f * (float)s->t), cy = 12.0f + 5.0f * sinf(0.05f * (float)s->t);
-    for (int i = 0; i < 768; i++) {
-        float dx = (float)(i % 32) - cx, dy = (float)(i / 32) - cy;
+    float k = (float)s->cols / 32.0f;
+    float cx = k * (16.0f + 8.0f * cosf(0.05f * (float)s->t)), cy = k * (12.0f + 5.0f * sinf(0.05f * (float)s->t));
+    for (int i = 0; i < s->px; i++) {
+        float dx = (float)(i % s->cols) - cx, dy = (float)(i / s->cols) - cy;
         out[i] = 23.0f + 11.0f * expf(-(dx * dx + dy * dy) / 18.0f) + 0.05f * (float)((i * 7 + (int)s->t) % 5);
     }
     s->t++;

@@ -8,14 +8,17 @@
 #include <stddef.h>
 
 typedef struct {
-    float *frames; /* n x 768 degC, malloc'ed (host only) */
+    float *frames; /* n x px degC, malloc'ed (host only) */
+    int rows, cols, px; /* 24 x 32 (MLX90640) or 12 x 16 (MLX90641) */
     size_t n, next;
     unsigned long t;
 } sim_frames_t;
 
 /** Load path (NULL = synthetic). Returns 0, or -1 with a message on stderr. */
 int sim_frames_load(sim_frames_t *s, const char *path);
-/** Next frame (768 degC) into out; loops over the file. */
+/** Load frames of rows x cols values (24 x 32 or 12 x 16). */
+int sim_frames_load_n(sim_frames_t *s, const char *path, int rows, int cols);
+/** Next frame (px degC) into out; loops over the file. */
 void sim_frames_next(sim_frames_t *s, float out[768]);
 void sim_frames_free(sim_frames_t *s);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "sim_jpeg.h"
+#include "th_link.h"
 
 static double mono_s(void)
 {
@@ -47,6 +48,12 @@ static void restart_timing(sim_port_t *s)
 static int p_sensor_begin(void *ctx, uint8_t code)
 {
     sim_port_t *s = ctx;
+    if (s->bus_stuck) { /* the bus clear (9 clocks + STOP) did not free the line */
+        s->bus_clears++;
+        s->i2c_errors++;
+        s->begun = 0;
+        return s->bus_stuck == 2 ? TH_SENSOR_BEGIN_SCL_STUCK : TH_SENSOR_BEGIN_SDA_STUCK;
+    }
     if (!s->present) {
         s->i2c_errors++; /* the ACK probe is NACKed */
         s->begun = 0;
@@ -67,7 +74,7 @@ static int p_sensor_poll(void *ctx, float temps[768], float *ta)
     sim_port_t *s = ctx;
     double now = sensor_now(s), per = subpage_ms(s->rate_code);
     if (!s->begun) return TH_SENSOR_ERROR;
-    if (!s->present) {
+    if (!s->present || s->bus_stuck) { /* a stuck bus: every transfer times out (SERCOM LOWTOUT) */
         s->i2c_errors++;
         s->begun = 0;
         return TH_SENSOR_ERROR;
@@ -83,6 +90,12 @@ static int p_sensor_poll(void *ctx, float temps[768], float *ta)
     s->dropped_subpages += k - 1u;
     s->produced += k;
     s->next_subpage_ms += (double)k * per;
+    if (s->frames->px == 192) { /* MLX90641: every subpage is a complete 16 x 12 image */
+        sim_frames_next(s->frames, s->frame);
+        memcpy(temps, s->frame, 192 * sizeof(float));
+        *ta = s->ta_degc;
+        return TH_SENSOR_FRAME;
+    }
     if ((s->produced - 1u) % 2u == 0u) { /* subpage 0: the first half of a new frame */
         sim_frames_next(s->frames, s->frame);
         s->have_sub0 = 1;
@@ -119,9 +132,22 @@ static void p_sensor_counters(void *ctx, th_sensor_counters_t *out)
 
 /* ---- SD card ---- */
 
+/* Time passes: the simulated clock advances, or the process sleeps (real-time simulator). */
+static void sim_delay(void *ctx, unsigned ms)
+{
+    sim_port_t *s = ctx;
+    if (s->sim_clock) {
+        s->now_ms += ms;
+    } else {
+        struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int p_storage_mount(void *ctx)
 {
     sim_port_t *s = ctx;
+    if (s->card_detect && s->fs.op_delay_ms) sim_delay(s, s->fs.op_delay_ms); /* SD.begin on a slow card */
     s->mounted = s->fs.dir != NULL && s->card_detect;
     s->fs.no_card = !s->mounted;
     return s->mounted;
@@ -183,6 +209,12 @@ static size_t mem_cap(const sim_port_t *s) { return s->tx_cap ? s->tx_cap : SIM_
 static size_t p_link_write(void *ctx, const uint8_t *data, size_t n)
 {
     sim_port_t *s = ctx;
+    if (s->usb_bps > 0) s->usb_tokens -= (double)n;
+    if (s->tx_cut_after > 0 && n > (size_t)s->tx_cut_after) { /* a USB transmit timeout mid-frame */
+        n = (size_t)s->tx_cut_after;
+        s->tx_cut_after = 0;
+        if (s->pty) return sim_pty_write_part(s->pty, data, n);
+    }
     if (s->pty) return sim_pty_write(s->pty, data, n);
     if (s->d2h_len + n > mem_cap(s)) {
         s->tx_dropped_frames++;
@@ -193,14 +225,42 @@ static size_t p_link_write(void *ctx, const uint8_t *data, size_t n)
     return n;
 }
 
+/* Slow USB: a token bucket of usb_bps bytes/s (at most 2 maximal messages or 250 ms banked). */
+static size_t usb_budget(sim_port_t *s)
+{
+    uint32_t now = p_millis(s);
+    double cap = (double)s->usb_bps / 4.0;
+    if (cap < 2.0 * TH_LINK_MAX_WIRE) cap = 2.0 * TH_LINK_MAX_WIRE;
+    s->usb_tokens += (double)(uint32_t)(now - s->usb_last_ms) * (double)s->usb_bps / 1000.0;
+    s->usb_last_ms = now;
+    if (s->usb_tokens > cap) s->usb_tokens = cap;
+    return s->usb_tokens > 0 ? (size_t)s->usb_tokens : 0;
+}
+
 static size_t p_link_tx_room(void *ctx)
 {
     sim_port_t *s = ctx;
+    size_t room;
     if (s->pty) {
         sim_pty_flush(s->pty);
-        return sizeof s->pty->tx - s->pty->tx_len;
+        room = sizeof s->pty->tx - s->pty->tx_len;
+    } else {
+        room = mem_cap(s) - s->d2h_len;
     }
-    return mem_cap(s) - s->d2h_len;
+    if (s->usb_bps > 0) {
+        size_t b = usb_budget(s);
+        if (b < room) room = b;
+    }
+    return room;
+}
+
+/* DTR of the simulated USB port: the pty's slave side is open (a host program has the port), or
+ * the in-memory link's host_open flag. */
+static int p_link_host_open(void *ctx)
+{
+    sim_port_t *s = ctx;
+    if (s->pty) return sim_pty_host_open(s->pty);
+    return s->host_open;
 }
 
 void sim_port_host_send(sim_port_t *s, const uint8_t *data, size_t n)
@@ -233,10 +293,13 @@ void sim_port_init(sim_port_t *s, th_port_t *port, sim_frames_t *frames, const c
     s->eeprom_id[1] = 0x4d00; /* "M"  */
     s->eeprom_id[2] = 0x0001;
     s->uncertain_below = 0.6f;
+    s->host_open = 1;
     s->fs.dir = card_dir;
     s->fs.no_card = 1;
     s->card_detect = card_dir != NULL;
     th_fs_posix_ops(&s->fs, &s->fs_ops);
+    s->fs.delay = sim_delay;
+    s->fs.delay_ctx = s;
     s->pty = pty;
     if (!pty) {
         s->host_to_dev = malloc(SIM_MEM_LINK_BYTES);
@@ -260,6 +323,7 @@ void sim_port_init(sim_port_t *s, th_port_t *port, sim_frames_t *frames, const c
     port->link_read = p_link_read;
     port->link_write = p_link_write;
     port->link_tx_room = p_link_tx_room;
+    port->link_host_open = p_link_host_open;
 }
 
 void sim_port_free(sim_port_t *s)

@@ -16,7 +16,8 @@
  *   keys    : `keys` bits, set by the test;
  *   link    : a pseudo-terminal (sim_pty.h) or, with pty = NULL, in-memory buffers (tests:
  *             host_to_dev is read by the device, dev_to_host collects what it sent;
- *             tx_cap limits the bytes the transport holds, like a host that does not read). */
+ *             tx_cap limits the bytes the transport holds, like a host that does not read);
+ *             "host has the port open" (USB DTR) = the pty's slave side is open, or host_open. */
 #ifndef SIM_PORT_H
 #define SIM_PORT_H
 
@@ -67,6 +68,13 @@ typedef struct {
     uint8_t *host_to_dev; size_t h2d_len, h2d_pos;
     uint8_t *dev_to_host; size_t d2h_len, tx_cap; /* tx_cap 0 = SIM_MEM_LINK_BYTES */
     unsigned long tx_dropped_frames;
+    int host_open;            /* in-memory link: 1 = a host has the port open (DTR), default 1 */
+    int bus_stuck;            /* fault: 1 SDA / 2 SCL held low (bus clear fails until cleared) */
+    unsigned long bus_clears; /* sensor_begin calls that found the bus held */
+    long tx_cut_after;
+    long usb_bps;             /* fault: > 0 = the host takes at most this many bytes/s (slow USB) */
+    double usb_tokens;        /* bytes it would take now */
+    uint32_t usb_last_ms;        /* fault: > 0 = the next longer write takes only this many bytes (USB timeout) */
 } sim_port_t;
 
 /** Initialise s and fill port. card_dir NULL = no card slot content; frames must be loaded;

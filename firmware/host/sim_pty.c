@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,14 @@ int sim_pty_open(sim_pty_t *p)
     if (!name)
         return -1;
     snprintf(p->path, sizeof p->path, "%s", name);
-    p->slave_keep = open(p->path, O_RDWR | O_NOCTTY);
-    if (p->slave_keep < 0)
+    /* raw mode on the slave side once (the setting stays with the pty), then closed: a host
+     * program opening the slave is the simulated DTR (sim_pty_host_open) */
+    int slave = open(p->path, O_RDWR | O_NOCTTY);
+    if (slave < 0)
         return -1;
-    make_raw(p->slave_keep);
+    make_raw(slave);
+    close(slave);
+    p->slave_keep = -1;
     make_raw(p->master);
     fcntl(p->master, F_SETFL, fcntl(p->master, F_GETFL) | O_NONBLOCK);
     return 0;
@@ -50,6 +55,15 @@ size_t sim_pty_write(void *ctx, const uint8_t *data, size_t n)
         p->frames_dropped++; /* like a USB host that does not read: drop whole messages */
         return 0;
     }
+    memcpy(p->tx + p->tx_len, data, n);
+    p->tx_len += n;
+    sim_pty_flush(p);
+    return n;
+}
+
+size_t sim_pty_write_part(sim_pty_t *p, const uint8_t *data, size_t n)
+{
+    if (n > sizeof p->tx - p->tx_len) return 0;
     memcpy(p->tx + p->tx_len, data, n);
     p->tx_len += n;
     sim_pty_flush(p);
@@ -71,6 +85,19 @@ size_t sim_pty_read(sim_pty_t *p, uint8_t *buf, size_t cap)
 {
     ssize_t r = read(p->master, buf, cap);
     return r > 0 ? (size_t)r : 0;
+}
+
+int sim_pty_host_open(sim_pty_t *p)
+{
+    /* Linux/BSD: the master reports POLLHUP while no file descriptor of the slave is open */
+    struct pollfd pfd = {p->master, POLLIN, 0};
+    int open_now = poll(&pfd, 1, 0) >= 0 && !(pfd.revents & POLLHUP);
+    if (!open_now && p->host_open) {
+        p->tx_len = 0; /* the host went away: what it did not read is gone (as on USB) */
+        tcflush(p->master, TCIOFLUSH);
+    }
+    p->host_open = open_now;
+    return open_now;
 }
 
 void sim_pty_close(sim_pty_t *p)

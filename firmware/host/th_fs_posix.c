@@ -66,8 +66,15 @@ static int write_faulty(th_fs_posix_t *c, int fd, const uint8_t *data, size_t le
     return TH_FS_OK;
 }
 
+/* A slow card: every operation takes op_delay_ms (simulated or real time, through `delay`). */
+static void slow(th_fs_posix_t *c)
+{
+    if (c->op_delay_ms && c->delay) c->delay(c->delay_ctx, c->op_delay_ms);
+}
+
 static int p_exists(void *ctx, const char *name)
 {
+    slow((th_fs_posix_t *)ctx);
     char p[1024];
     struct stat st;
     return path_of(ctx, name, p, sizeof p) == TH_FS_OK && stat(p, &st) == 0;
@@ -78,6 +85,7 @@ static int p_exists(void *ctx, const char *name)
  * partial file, even when the card is pulled mid-write. */
 static int p_create_exclusive(void *ctx, const char *name, const uint8_t *data, size_t len)
 {
+    slow((th_fs_posix_t *)ctx);
     th_fs_posix_t *c = ctx;
     char p[1024], tmp[1024];
     int fd, r = path_of(c, name, p, sizeof p);
@@ -96,6 +104,7 @@ static int p_create_exclusive(void *ctx, const char *name, const uint8_t *data, 
 
 static int p_append(void *ctx, const char *name, const uint8_t *data, size_t len)
 {
+    slow((th_fs_posix_t *)ctx);
     th_fs_posix_t *c = ctx;
     char p[1024];
     int fd, r = path_of(c, name, p, sizeof p);
@@ -108,6 +117,7 @@ static int p_append(void *ctx, const char *name, const uint8_t *data, size_t len
 
 static int p_list(void *ctx, void (*on_name)(void *, const char *), void *cb_ctx)
 {
+    slow((th_fs_posix_t *)ctx);
     th_fs_posix_t *c = ctx;
     DIR *d;
     struct dirent *e;
@@ -131,6 +141,7 @@ void th_fs_posix_ops(th_fs_posix_t *ctx, th_fs_ops_t *ops)
 
 long th_fs_posix_read(th_fs_posix_t *c, const char *name, char *buf, size_t cap)
 {
+    slow(c);
     char p[1024];
     FILE *f;
     size_t n;
@@ -145,6 +156,7 @@ long th_fs_posix_read(th_fs_posix_t *c, const char *name, char *buf, size_t cap)
 
 int th_fs_posix_replace(th_fs_posix_t *c, const char *name, const uint8_t *data, size_t len)
 {
+    slow(c);
     char p[1024], tmp[1100];
     int fd, r = path_of(c, name, p, sizeof p);
     if (r != TH_FS_OK) return r;

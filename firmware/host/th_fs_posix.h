@@ -12,7 +12,9 @@
  *                 directory entry was already written, it may hold a truncated file) and
  *                 no_card becomes 1. create_exclusive writes TH_FS_POSIX_SCRATCH first and
  *                 links it to the name (exclusive), as the board does, so a sample name never
- *                 holds a partial file. Names are bare names in the root ("face0.3.jpg"). */
+ *                 holds a partial file. Names are bare names in the root ("face0.3.jpg");
+ *   op_delay_ms   > 0: every operation takes this long (delay(delay_ctx, ms): the simulator's
+ *                 clock), a card that answers but slowly (a dying card's retries). */
 #ifndef TH_FS_POSIX_H
 #define TH_FS_POSIX_H
 
@@ -30,6 +32,9 @@ typedef struct {
     long capacity;        /* bytes, 0 = unlimited */
     long pull_after;      /* bytes, 0 = off */
     unsigned long writes, write_errors; /* counters: write calls, failed writes */
+    unsigned op_delay_ms; /* a slow/failing card: every operation takes this long (via delay) */
+    void (*delay)(void *delay_ctx, unsigned ms);
+    void *delay_ctx;
 } th_fs_posix_t;
 
 /** Fill ops for ctx (ctx must outlive ops). */

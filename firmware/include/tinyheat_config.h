@@ -13,6 +13,18 @@
 #define TH_MLX_EMISSIVITY 0.95f        /**< emissivity used by MLX90640_CalculateTo (driver example) */
 #define TH_MLX_TA_SHIFT 8.0f           /**< reflected temperature = Ta - 8 K in open air (Melexis driver, TA_SHIFT) */
 #define TH_MLX_DEFAULT_REFRESH 0x05    /**< 16 Hz per subpage = 8 full frames/s (the frame budget in firmware/README.md) */
+/* Sensor: the MLX90640 (32 x 24) by default; -DTH_SENSOR_MLX90641 builds for the MLX90641 (16 x 12,
+ * src/sensor_mlx90641.cpp, platformio.ini env seeed_wio_terminal_mlx90641). */
+#ifdef TH_SENSOR_MLX90641
+#define TH_SENSOR_ROWS 12
+#define TH_SENSOR_COLS 16
+#define TH_SENSOR_NAME "MLX90641"
+#else
+#define TH_SENSOR_ROWS 24
+#define TH_SENSOR_COLS 32
+#define TH_SENSOR_NAME "MLX90640"
+#endif
+#define TH_MLX41_TA_SHIFT 5.0f         /**< MLX90641: reflected temperature = Ta - 5 K (Melexis MLX90641 driver example, TA_SHIFT) */
 #define TH_MLX_MAX_ERRORS 3            /**< consecutive read errors before the sensor is reported absent */
 
 /* ---- screen layout, pixels (320 x 240 landscape, setRotation(3): keys on top) ---- */

@@ -44,9 +44,8 @@ void display_frame(const float temps[768], float ta_degc)
 {
     th_range_cfg_t cfg = {TH_AUTO_RANGE ? TH_RANGE_AUTO : TH_RANGE_FIXED, TH_FIXED_LO_DEGC, TH_FIXED_HI_DEGC,
                           TH_AUTO_MIN_SPAN_K};
-    th_frame_stats_t st;
     char buf[24];
-    th_heatmap_prepare(&s_hm, temps, &cfg);
+    th_heatmap_prepare_n(&s_hm, temps, TH_SENSOR_ROWS, TH_SENSOR_COLS, &cfg);
     for (int y = 0; y < TH_MAP_H; y++) {
         th_heatmap_row(&s_hm, TH_MAP_W, TH_MAP_H, y, TH_MIRROR_VIEW, s_row);
         tft.pushImage(TH_MAP_X, TH_MAP_Y + y, TH_MAP_W, 1, s_row);
@@ -56,7 +55,16 @@ void display_frame(const float temps[768], float ta_degc)
         uint16_t c = th_palette_inferno[255 - i * 2];
         tft.drawFastHLine(TH_LEGEND_X, TH_MAP_Y + 24 + i, 12, c);
     }
-    th_frame_stats(temps, &st);
+    // centre: mean of the 4 valid centre pixels (th_frame_stats' centre_degc, for either geometry)
+    float centre = 0.0f;
+    int n_centre = 0;
+    for (int r = TH_SENSOR_ROWS / 2 - 1; r <= TH_SENSOR_ROWS / 2; r++)
+        for (int c = TH_SENSOR_COLS / 2 - 1; c <= TH_SENSOR_COLS / 2; c++)
+            if (!th_pixel_invalid(temps[r * TH_SENSOR_COLS + c])) {
+                centre += temps[r * TH_SENSOR_COLS + c];
+                n_centre++;
+            }
+    centre = n_centre ? centre / (float)n_centre : NAN;
     tft.setTextColor(TFT_WHITE, TFT_BLACK);
     th_fmt_fixed(buf, sizeof buf, s_hm.hi_degc, 1);
     tft.fillRect(TH_LEGEND_X, TH_MAP_Y, 56, 20, TFT_BLACK);
@@ -67,7 +75,7 @@ void display_frame(const float temps[768], float ta_degc)
     // centre temperature and Ta beside the bar
     tft.fillRect(TH_LEGEND_X + 16, TH_MAP_Y + 60, 40, 60, TFT_BLACK);
     tft.drawString("ctr", TH_LEGEND_X + 18, TH_MAP_Y + 60, 1);
-    th_fmt_fixed(buf, sizeof buf, st.centre_degc, 1);
+    th_fmt_fixed(buf, sizeof buf, centre, 1);
     tft.drawString(buf, TH_LEGEND_X + 18, TH_MAP_Y + 70, 2);
     tft.drawString("Ta", TH_LEGEND_X + 18, TH_MAP_Y + 92, 1);
     th_fmt_fixed(buf, sizeof buf, ta_degc, 1);

@@ -14,10 +14,15 @@
 #include "sensor_mlx90640.h"
 #include "storage_sd.h"
 #include "th_device.h"
+#include "tinyheat_model.h"
 #include "tinyheat_config.h"
+#include "watchdog_samd51.h"
 
 #ifndef TH_FW_VERSION
 #define TH_FW_VERSION "0.2.0"
+#endif
+#ifndef TH_MODEL_NAME
+#define TH_MODEL_NAME "tinyheat_model"
 #endif
 
 static th_device_t g_dev;
@@ -40,7 +45,7 @@ static uint8_t p_keys(void *)
     return bits;
 }
 
-static int p_sensor_begin(void *, uint8_t code) { return sensor_begin(code) ? 1 : 0; }
+static int p_sensor_begin(void *, uint8_t code) { return sensor_begin(code); }  // 1, 0 or TH_SENSOR_BEGIN_*_STUCK
 
 static uint32_t s_i2c_errors_seen;
 
@@ -88,9 +93,15 @@ static void p_status(void *, const char *text, int level) { display_status(text,
 static void p_message(void *, const char *l1, const char *l2) { display_message(l1, l2); }
 static void p_stats(void *, uint16_t fps_x100, uint32_t dropped, uint32_t i2c) { display_stats(fps_x100, dropped, i2c); }
 
-// USB CDC: Serial.write waits for the host to read (the core's USB TX timeout bounds it) and
-// returns 0 without a terminal (DTR low), so the transport itself is the flow control and
-// link_tx_room stays NULL. Serial.dtr() reads the line state without the 10 ms delay of
+// USB CDC (the Seeed core's own stack, cores/arduino/USB): Serial.write sends 64-byte packets,
+// waiting up to TX_TIMEOUT_MS = 70 ms per packet for the host to take the previous one
+// (USBCore.cpp USBDeviceClass::send); on a timeout it returns (size_t)-1 although earlier packets
+// of the message may have gone out. Serial.availableForWrite() is a constant EPX_SIZE - 1 = 63 in
+// this core (CDC.cpp), so it cannot say whether a 1.6 KB frame fits. Whole messages or nothing
+// (th_device_tx_whole): after a timeout the port reports no room (every frame dropped whole,
+// without a 70 ms stall) until the host takes the pending packet again (the IN endpoint's bank 1
+// no longer BK1RDY, SAMD51 datasheet 38.8.3.7 EPSTATUS); a frame that was cut is followed by a
+// 0x00 delimiter from the core. Serial.dtr() reads the line state without the 10 ms delay of
 // Serial_::operator bool() in ArduinoCore-samd's CDC.cpp.
 static size_t p_link_read(void *, uint8_t *buf, size_t cap)
 {
@@ -100,16 +111,37 @@ static size_t p_link_read(void *, uint8_t *buf, size_t cap)
     return n > 0 ? (size_t)n : 0;
 }
 
+static bool s_tx_stalled;  // the last write timed out: the host is not taking packets
+
+static bool usb_in_bank_busy(void)
+{
+    return USB->DEVICE.DeviceEndpoint[CDC_ENDPOINT_IN].EPSTATUS.bit.BK1RDY;
+}
+
 static size_t p_link_write(void *, const uint8_t *data, size_t n)
 {
     if (!Serial.dtr()) return 0;  // no terminal open: the message is dropped whole (seq gap)
-    return Serial.write(data, n);
+    size_t w = Serial.write(data, n);
+    if (w == n) return n;
+    s_tx_stalled = true;
+    return w == 0 ? 0 : 1;  // (size_t)-1 = timed out after an unknown part: the core resyncs
+}
+
+static size_t p_link_tx_room(void *)
+{
+    if (!Serial.dtr()) return 0;
+    if (s_tx_stalled) {
+        if (usb_in_bank_busy()) return 0;  // still not read: drop whole, no 70 ms wait per message
+        s_tx_stalled = false;
+    }
+    return 65535;  // the host is reading: its driver buffers far more than a few frames
 }
 
 static int p_link_open(void *) { return Serial.dtr() ? 1 : 0; }
 
 void setup()
 {
+    watchdog_begin();  // also covers a boot that hangs (card, sensor)
     Serial.begin(115200);  // the rate is ignored by native USB CDC
     Serial.setTimeout(0);  // readBytes never waits: only available bytes are read
     for (const auto &k : k_keys) pinMode(k.pin, INPUT_PULLUP);
@@ -139,7 +171,7 @@ void setup()
     g_port.display_stats = p_stats;
     g_port.link_read = p_link_read;
     g_port.link_write = p_link_write;
-    g_port.link_tx_room = nullptr;
+    g_port.link_tx_room = p_link_tx_room;
     g_port.link_host_open = p_link_open;
 
     th_device_config_t cfg;
@@ -148,9 +180,20 @@ void setup()
     cfg.emissivity = TH_MLX_EMISSIVITY;
     cfg.n_model = model && mp ? mp->num_labels : 0;
     cfg.model_labels = mp ? mp->labels : nullptr;
+    static char model_id[TH_LINK_MODEL_ID_CAP];
+    th_device_model_id(TH_MODEL_NAME, th_model_tflite, th_model_tflite_len, model_id, sizeof model_id);
+    cfg.model_id = model ? model_id : "";
     cfg.app.refresh_code = TH_MLX_DEFAULT_REFRESH;
+    cfg.rows = TH_SENSOR_ROWS;  // HELLO geometry; 16 x 12 streams 192 values, no samples, no 32x24 model
+    cfg.cols = TH_SENSOR_COLS;
     th_device_init(&g_dev, &g_port, &cfg);
     if (!model) th_app_set_status(&g_dev.app, TH_STATUS_ERROR, classifier_error());
+    else if (watchdog_caused_reset())
+        th_app_set_status(&g_dev.app, TH_STATUS_WARN, "restarted by the watchdog (a loop pass hung > 8 s)");
 }
 
-void loop() { th_device_step(&g_dev); }
+void loop()
+{
+    watchdog_feed();
+    th_device_step(&g_dev);
+}

@@ -1,14 +1,18 @@
-// MLX90640 adapter. See sensor_mlx90640.h.
+// MLX90640 adapter (the default sensor; -DTH_SENSOR_MLX90641 builds sensor_mlx90641.cpp instead). See sensor_mlx90640.h.
 // I2C protocol (MLX90640 datasheet section 8 / 10): write the 16-bit register address, repeated
 // start, read big-endian words. Status register 0x8000: bit 3 = new data in RAM, bit 0 = the
 // subpage it belongs to; writing 0x0030 clears bit 3 (the Melexis driver's GetFrameData does the same).
+#ifndef TH_SENSOR_MLX90641
 #include <Arduino.h>
 #include <Wire.h>
 #include <math.h>
 #include <string.h>
 
 #include "sensor_mlx90640.h"
+#include "i2c_bounded.h"
+#include "th_i2c_bus.h"
 #include "th_mlx90640.h"
+#include "th_port.h"
 #include "tinyheat_config.h"
 
 // ArduinoCore-samd's TwoWire buffers in RingBufferN<256> (255 bytes usable) and requestFrom()
@@ -31,7 +35,6 @@ static uint16_t s_ctrl1;              // control register 1 as last written/read
 static uint8_t s_subpages_seen;       // bit 0 / bit 1: subpage 0 / 1 computed since the last frame
 static int8_t s_last_subpage = -1;
 static bool s_ok;
-static bool s_wire_started;
 static uint8_t s_errors;              // consecutive failed polls
 static uint32_t s_last_data_ms;
 static uint32_t s_fps_t0, s_fps_frames0;
@@ -40,7 +43,7 @@ static sensor_stats_t s_stats;
 static void fail(int code)
 {
     s_stats.last_error = code;
-    if (code == -1 || code == -2) s_stats.i2c_errors++;
+    if (code == -1 || code == -2 || code == -9) s_stats.i2c_errors++;
 }
 
 // Read n words from register address `reg`. NACK of the address/register (endTransmission != 0)
@@ -53,8 +56,8 @@ static int read_words(uint16_t reg, uint16_t n, uint16_t *dst)
         Wire.beginTransmission((uint8_t)TH_MLX_I2C_ADDR);
         Wire.write((uint8_t)(reg >> 8));
         Wire.write((uint8_t)(reg & 0xFF));
-        if (Wire.endTransmission(false) != 0) return -1;  // repeated start follows
-        if (Wire.requestFrom((uint8_t)TH_MLX_I2C_ADDR, bytes, true) != bytes) return -1;
+        if (Wire.endTransmission(false) != 0 || i2c_timed_out()) return -1;  // repeated start follows
+        if (Wire.requestFrom((uint8_t)TH_MLX_I2C_ADDR, bytes, true) != bytes || i2c_timed_out()) return -1;
         if ((size_t)Wire.available() < bytes) return -1;
         for (uint16_t i = 0; i < chunk; i++) {
             uint16_t hi = (uint16_t)Wire.read();
@@ -77,7 +80,7 @@ static int write_word(uint16_t reg, uint16_t value, uint16_t check_mask)
     Wire.write((uint8_t)(reg & 0xFF));
     Wire.write((uint8_t)(value >> 8));
     Wire.write((uint8_t)(value & 0xFF));
-    if (Wire.endTransmission() != 0) return -1;
+    if (Wire.endTransmission() != 0 || i2c_timed_out()) return -1;
     if (read_words(reg, 1, &back) != 0) return -1;
     return ((back ^ value) & check_mask) ? -2 : 0;
 }
@@ -85,7 +88,7 @@ static int write_word(uint16_t reg, uint16_t value, uint16_t check_mask)
 static bool ack(void)
 {
     Wire.beginTransmission((uint8_t)TH_MLX_I2C_ADDR);
-    return Wire.endTransmission() == 0;
+    return Wire.endTransmission() == 0 && !i2c_timed_out();
 }
 
 static uint32_t subpage_period_ms(void)
@@ -93,54 +96,54 @@ static uint32_t subpage_period_ms(void)
     return 2000u >> ((s_ctrl1 >> 7) & 0x7);  // code 0 = 0.5 Hz ... 7 = 64 Hz (datasheet 8.2.1)
 }
 
-bool sensor_begin(uint8_t refresh_code)
+int sensor_begin(uint8_t refresh_code)
 {
-    if (!s_wire_started) {
-        Wire.begin();
-        s_wire_started = true;
-    }
-    Wire.setClock(TH_MLX_EEPROM_I2C_HZ);
     s_ok = false;
     s_subpages_seen = 0;
     s_last_subpage = -1;
     s_errors = 0;
+    th_i2c_bus_result_t bus = i2c_bus_restart(TH_MLX_EEPROM_I2C_HZ);
+    if (bus < 0) {
+        fail(-8);
+        return bus == TH_I2C_BUS_SCL_STUCK ? TH_SENSOR_BEGIN_SCL_STUCK : TH_SENSOR_BEGIN_SDA_STUCK;
+    }
     if (!ack()) {
         fail(-1);
-        return false;
+        return 0;
     }
     // two reads of the EEPROM must agree: a glitch or an unplugged cable mid-dump is caught here
     if (read_words(MLX_EEPROM, TH_MLX_EE_WORDS, s_ee_check) != 0 || read_words(MLX_EEPROM, TH_MLX_EE_WORDS, s_frame) != 0) {
         fail(-1);
-        return false;
+        return 0;
     }
     if (memcmp(s_ee_check, s_frame, sizeof s_ee_check) != 0) {
         fail(-3);
-        return false;
+        return 0;
     }
     if (th_mlx_extract(s_ee_check, &s_params) != TH_MLX_OK) {
         fail(-4);
-        return false;
+        return 0;
     }
     memcpy(s_ee, s_ee_check, sizeof s_ee);
     s_ee_valid = true;
     uint16_t ctrl = 0;
     if (read_words(MLX_REG_CTRL1, 1, &ctrl) != 0) {
         fail(-1);
-        return false;
+        return 0;
     }
     ctrl = (uint16_t)((ctrl & 0xFC7F) | ((refresh_code & 0x07) << 7));
     int w = write_word(MLX_REG_CTRL1, ctrl, 0xFFFF);
     if (w != 0) {
         fail(w);
-        return false;
+        return 0;
     }
     s_ctrl1 = ctrl;
-    Wire.setClock(TH_MLX_RUN_I2C_HZ);
+    i2c_wire_clock(TH_MLX_RUN_I2C_HZ);
     for (int i = 0; i < 768; i++) s_work[i] = NAN;
     s_last_data_ms = millis();
     s_ok = true;
     s_stats.begins++;
-    return true;
+    return 1;
 }
 
 bool sensor_ok(void) { return s_ok; }
@@ -205,7 +208,7 @@ bool sensor_poll(float temps[768], float *ta_degc)
     Wire.write((uint8_t)(MLX_REG_STATUS & 0xFF));
     Wire.write((uint8_t)0x00);
     Wire.write((uint8_t)0x30);
-    if (Wire.endTransmission() != 0) return count_error(-1);
+    if (Wire.endTransmission() != 0 || i2c_timed_out()) return count_error(-1);
     if (read_words(MLX_RAM, TH_MLX_RAM_WORDS, s_frame) != 0) return count_error(-1);
     uint16_t status2 = 0;
     if (read_words(MLX_REG_STATUS, 1, &status2) != 0) return count_error(-1);  // also catches an unplug mid-read
@@ -240,7 +243,10 @@ bool sensor_poll(float temps[768], float *ta_degc)
 
 void sensor_stats(sensor_stats_t *out)
 {
+    s_stats.bus_clears = i2c_bus_clears();
+    s_stats.bus_timeouts = i2c_bus_timeouts();
     if (out) *out = s_stats;
 }
 
 const uint16_t *sensor_eeprom(void) { return s_ee_valid ? s_ee : NULL; }
+#endif  // !TH_SENSOR_MLX90641

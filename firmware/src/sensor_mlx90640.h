@@ -9,12 +9,16 @@
 #pragma once
 #include <stdint.h>
 
-/** Probe 0x33 with an I2C ACK, read the EEPROM twice at 400 kHz (the two copies must agree),
- *  extract the calibration, set the refresh-rate code (0x00..0x07 = 0.5..64 Hz per subpage),
- *  then run I2C at 1 MHz. Takes ~ 90 ms with a sensor, ~ 1 ms without.
- *  @return true if the sensor answered and the calibration was extracted. Safe to call again
- *  (retry / re-initialisation after sensor_ok() turned false). */
-bool sensor_begin(uint8_t refresh_code);
+/** Clear the I2C bus if a slave holds SDA (th_i2c_bus.h: up to 9 SCL clocks + STOP on the
+ *  Grove pins as GPIO), (re)start Wire with the SAMD51 SERCOM bus timeouts (SCL low 25-35 ms,
+ *  master/slave clock-extend, bus inactivity 205 us: every Wire wait of the core ends), probe
+ *  0x33 with an I2C ACK, read the EEPROM twice at 400 kHz (the two copies must agree), extract
+ *  the calibration, set the refresh-rate code (0x00..0x07 = 0.5..64 Hz per subpage), then run
+ *  I2C at 1 MHz. Takes ~ 90 ms with a sensor, ~ 1 ms without, <= ~10 ms more for a bus clear.
+ *  @return 1 if the sensor answered and the calibration was extracted, 0 absent or failed,
+ *  TH_SENSOR_BEGIN_SDA_STUCK / TH_SENSOR_BEGIN_SCL_STUCK (th_port.h) if a line stays low after
+ *  the bus clear. Safe to call again (retry / re-initialisation after sensor_ok() turned false). */
+int sensor_begin(uint8_t refresh_code);
 
 /** true while the sensor answers. Turns false after TH_MLX_MAX_ERRORS consecutive failed polls
  *  (NACK, short read, subpage overwritten during the read, no new subpage for 3 refresh periods):
@@ -43,12 +47,15 @@ typedef struct {
     uint32_t i2c_errors;       /**< NACKs, short reads, failed writes since boot */
     uint32_t stalls;           /**< no new subpage for 3 refresh periods */
     uint32_t begins;           /**< successful sensor_begin() calls (1 = first start; more = re-initialisations) */
+    uint32_t bus_clears;       /**< bus clears that freed a held SDA line */
+    uint32_t bus_timeouts;     /**< transfers ended by a SERCOM timeout or bus error (STATUS LOWTOUT/MEXTTOUT/SEXTTOUT/BUSERR) */
     float frames_per_s;        /**< complete frames per second over the last window of >= 2 s (0 before) */
     uint32_t read_us;          /**< last subpage: I2C time (status + RAM + status), microseconds */
     uint32_t compensate_us;    /**< last subpage: th_mlx_to() time, microseconds */
     int last_error;            /**< last failure: 0 none, -1 NACK/short read, -2 write not accepted,
                                     -3 EEPROM copies differ, -4 calibration rejected (th_mlx_extract),
-                                    -5 subpage overwritten during the read, -6 stall, -7 th_mlx_to failed */
+                                    -5 subpage overwritten during the read, -6 stall, -7 th_mlx_to failed,
+                                    -8 bus held low after the bus clear, -9 SERCOM bus timeout */
 } sensor_stats_t;
 
 /** Copy the counters (never blocks). */

@@ -148,9 +148,12 @@ def test_monitor_renders_a_frame_to_png(person, tmp_path):
     view = MonitorView(fig)
     view.set_cursor(12, 16)
     frame = p.Frame(12345, 24.5, person[0])
-    hello = p.Hello(model_labels=("empty", "person"), fw_version="x")
+    hello = p.Hello(model_labels=("empty", "person"), fw_version="x", stats=p.DeviceStats(0, 0, 0, 0, 0, 0, 0),
+                    model_id="demo crc32:0e849e55")
+    hello = p.Hello.parse(hello.payload())  # the identity trailer round-trips
     stats = p.RxStats(dropped=3)
     text = view.update(frame, p.Prediction(12345, 1, 0.87, 41000), fps=31.5, stats=stats, hello=hello)
+    assert "MLX90640 32x24, model demo crc32:0e849e55" in text  # the model the device runs
     assert f"max {person[0].max():6.2f}" in text and f"min {person[0].min():6.2f}" in text
     assert f"{person[0][12, 16]:6.2f}" in text
     assert "person 87%" in text and "31.5 fps" in text and "dropped 3" in text

@@ -11,6 +11,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from .errors import UserError
+
 _PKG = Path(__file__).resolve().parent
 
 
@@ -22,10 +24,31 @@ def checkout_root() -> Path | None:
     return None
 
 
+#: What a firmware folder must hold (checked for ``TINYHEAT_FIRMWARE``).
+FIRMWARE_PARTS = ("lib/tinyheat_core/th_device.c", "lib/tinyheat_link/th_link.c", "host/Makefile",
+                  "include/tinyheat_config.h", "src/model_params.c")
+
+
+class FirmwareDirError(UserError, FileNotFoundError):
+    """``TINYHEAT_FIRMWARE`` names a missing or incomplete firmware folder (one-line message)."""
+
+
 def firmware_dir() -> Path:
-    """The firmware source tree (``lib/``, ``host/``, ``include/``). FileNotFoundError if none is found."""
+    """The firmware source tree (``lib/``, ``host/``, ``include/``). FileNotFoundError if none is found;
+    :class:`FirmwareDirError` (a user error, one line) if ``TINYHEAT_FIRMWARE`` is set to a folder
+    that is missing or lacks any of :data:`FIRMWARE_PARTS` (it is never silently skipped)."""
     env = os.environ.get("TINYHEAT_FIRMWARE")
-    candidates = [Path(env)] if env else []
+    if env:
+        fw = Path(env).expanduser()
+        if not fw.is_dir():
+            raise FirmwareDirError(f"TINYHEAT_FIRMWARE={env}: no such folder (point it at a tinyheat checkout's "
+                                   "firmware/ folder, or unset it)")
+        missing = [p for p in FIRMWARE_PARTS if not (fw / p).is_file()]
+        if missing:
+            raise FirmwareDirError(f"TINYHEAT_FIRMWARE={env} is not a complete tinyheat firmware folder: "
+                                   f"missing {', '.join(missing)}")
+        return fw
+    candidates = []
     root = checkout_root()
     if root is not None:
         candidates.append(root / "firmware")

@@ -11,20 +11,75 @@
 
 static th_device_t *g_running; /* the device th_debug_log queues into */
 
+int th_device_is_32x24(const th_device_t *d) { return d->cfg.rows == 24 && d->cfg.cols == 32; }
+
+void th_device_repeat2(const float in[192], float out[768])
+{
+    for (int r = 0; r < 24; r++)
+        for (int c = 0; c < 32; c++) out[r * 32 + c] = in[(r / 2) * 16 + c / 2];
+}
+
 void th_device_default_config(th_device_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->fw_version = "0.1.0";
     cfg->emissivity = 0.95f;
+    cfg->rows = 24;
+    cfg->cols = 32;
     th_app_default_config(&cfg->app);
+}
+
+void th_device_model_id(const char *name, const unsigned char *tflite, unsigned int len, char *buf, size_t cap)
+{
+    uint32_t crc = th_link_crc32(0, tflite, len);
+    snprintf(buf, cap, "%.40s crc32:%08lx", name && name[0] ? name : "model", (unsigned long)crc);
 }
 
 /* ---- serial link ------------------------------------------------------------------------ */
 
+/* Messages go out only while a host has the port open (PROTOCOL.md section 1: each connection
+ * starts with the unsolicited HELLO, seq 0); others are dropped whole and counted. */
 static size_t link_write(void *ctx, const uint8_t *data, size_t n)
 {
-    const th_port_t *port = ctx;
-    return port->link_write ? port->link_write(port->ctx, data, n) : 0;
+    th_device_t *d = ctx;
+    if (!d->host_open) return 0;
+    return th_device_tx_whole(d, data, n);
+}
+
+size_t th_device_tx_whole(th_device_t *d, const uint8_t *frame, size_t n)
+{
+    static const uint8_t delimiter = 0x00;
+    const th_port_t *p = d->port;
+    size_t need = n + (d->tx_resync ? 1u : 0u), w;
+    if (!p->link_write) return 0;
+    if (p->link_tx_room && p->link_tx_room(p->ctx) < need) return 0; /* no room: dropped whole, untouched */
+    if (d->tx_resync) {
+        if (p->link_write(p->ctx, &delimiter, 1) != 1) return 0;
+        d->tx_resync = 0; /* the receiver's cut frame ends here: counted there as one corrupt frame */
+    }
+    w = p->link_write(p->ctx, frame, n);
+    if (w == n) return n;
+    if (w != 0) {
+        d->stats.tx_cut++; /* part of it went out (a transport timeout mid-frame) */
+        d->tx_resync = 1;
+    }
+    return 0;
+}
+
+/* A host opened the port (or the device booted with one attached): the connection's first
+ * message is HELLO status 0xFF with seq 0, then the LOG line that waited for a host. */
+static void host_connected(th_device_t *d)
+{
+    d->host_open = 1;
+    d->link.tx_seq = 0;
+    th_link_device_send_hello(&d->link, TH_LINK_ST_UNSOLICITED, 0);
+    d->stats.connections++;
+}
+
+static void queue_log(th_device_t *d, int level, const char *text)
+{
+    snprintf(d->pending_log, sizeof d->pending_log, "%s", text);
+    d->pending_log_level = (uint8_t)level;
 }
 
 static int reply_room(const th_device_t *d)
@@ -90,10 +145,21 @@ static void show_status(th_device_t *d)
     th_link_device_send_log(&d->link, log_level(d->app.status_level), d->app.status);
 }
 
+static const char *bus_text(const th_device_t *d)
+{
+    return d->bus_stuck == 1 ? "I2C bus stuck: SDA held low; bus clear every second"
+                             : "I2C bus stuck: SCL held low; bus clear every second";
+}
+
 static void show_no_sensor(th_device_t *d)
 {
     const th_port_t *p = d->port;
-    if (p->display_message) p->display_message(p->ctx, "No MLX90640 found at I2C 0x33", "Check the Grove I2C cable; retrying");
+    if (!p->display_message) return;
+    if (d->bus_stuck)
+        p->display_message(p->ctx, d->bus_stuck == 1 ? "I2C bus stuck: SDA held low" : "I2C bus stuck: SCL held low",
+                           "9 clocks + STOP every second; check the cable");
+    else
+        p->display_message(p->ctx, "No MLX90640 found at I2C 0x33", "Check the Grove I2C cable; retrying");
 }
 
 static void layout(th_device_t *d)
@@ -104,6 +170,107 @@ static void layout(th_device_t *d)
 }
 
 /* ---- storage ---------------------------------------------------------------------------- */
+
+/* The card behind a time guard: each operation is timed with port->millis; a slow one marks the
+ * card failing for the rest of the pass (later operations fail at once, nothing is half-done:
+ * th_store's never-overwrite rules hold for whatever did or did not get written). */
+static int card_usable(th_device_t *d)
+{
+    if (d->card_failing || d->card_pass_ms >= TH_DEVICE_CARD_PASS_MS) {
+        d->stats.card_skipped++;
+        return 0;
+    }
+    return 1;
+}
+
+static void card_timed(th_device_t *d, uint32_t t0)
+{
+    uint32_t dt = d->port->millis(d->port->ctx) - t0;
+    d->card_pass_ms += dt;
+    if (dt > d->stats.longest_card_ms) d->stats.longest_card_ms = dt;
+    if (dt > TH_DEVICE_CARD_SLOW_MS) {
+        d->card_failing = 1;
+        d->stats.card_slow++;
+    }
+}
+
+static int g_exists(void *ctx, const char *name)
+{
+    th_device_t *d = ctx;
+    const th_fs_ops_t *fs = d->port->fs;
+    uint32_t t0 = d->port->millis(d->port->ctx);
+    int r;
+    if (!card_usable(d)) return 0;
+    r = fs->exists(fs->ctx, name);
+    card_timed(d, t0);
+    return r;
+}
+
+static int g_create(void *ctx, const char *name, const uint8_t *data, size_t len)
+{
+    th_device_t *d = ctx;
+    const th_fs_ops_t *fs = d->port->fs;
+    uint32_t t0 = d->port->millis(d->port->ctx);
+    int r;
+    if (!card_usable(d)) return TH_FS_IO;
+    r = fs->create_exclusive(fs->ctx, name, data, len);
+    card_timed(d, t0);
+    return r;
+}
+
+static int g_append(void *ctx, const char *name, const uint8_t *data, size_t len)
+{
+    th_device_t *d = ctx;
+    const th_fs_ops_t *fs = d->port->fs;
+    uint32_t t0 = d->port->millis(d->port->ctx);
+    int r;
+    if (!card_usable(d)) return TH_FS_IO;
+    r = fs->append(fs->ctx, name, data, len);
+    card_timed(d, t0);
+    return r;
+}
+
+static int g_list(void *ctx, void (*on_name)(void *, const char *), void *cb_ctx)
+{
+    th_device_t *d = ctx;
+    const th_fs_ops_t *fs = d->port->fs;
+    uint32_t t0 = d->port->millis(d->port->ctx);
+    int r;
+    if (!card_usable(d)) return TH_FS_IO;
+    r = fs->list(fs->ctx, on_name, cb_ctx);
+    card_timed(d, t0);
+    return r;
+}
+
+static int card_mount(th_device_t *d)
+{
+    const th_port_t *p = d->port;
+    uint32_t t0 = p->millis(p->ctx);
+    int ok = p->storage_mount && p->storage_mount(p->ctx);
+    card_timed(d, t0);
+    return ok && !d->card_failing;
+}
+
+/* End of a pass that found the card failing: unmount it (captures refused, status says so) and
+ * remount later with back-off. */
+static void card_pass_end(th_device_t *d, uint32_t now)
+{
+    if (d->card_failing) {
+        uint32_t wait = d->cfg.app.sd_retry_ms ? d->cfg.app.sd_retry_ms : 2000u;
+        uint8_t k = d->card_fail_run < 5 ? d->card_fail_run : 5;
+        wait <<= k;
+        if (wait > TH_DEVICE_CARD_BACKOFF_MAX_MS) wait = TH_DEVICE_CARD_BACKOFF_MAX_MS;
+        if (d->card_fail_run < 255) d->card_fail_run++;
+        d->card_retry_at = now + wait;
+        if (d->sd_ok) {
+            d->sd_ok = 0;
+            d->eeprom_on_card = 0;
+        }
+        d->card_msg = 1; /* shown after the next th_app_step (which reports the card as gone) */
+    }
+    d->card_failing = 0;
+    d->card_pass_ms = 0;
+}
 
 void th_device_eeprom_name(const uint16_t ee[TH_EEPROM_WORDS], char *buf, size_t cap)
 {
@@ -119,7 +286,7 @@ static void eeprom_backup(th_device_t *d)
     char name[40], msg[80];
     const uint16_t *ee;
     int r, i;
-    if (d->eeprom_on_card || !d->sd_ok || !d->sensor_ok || !p->sensor_eeprom || !p->fs) return;
+    if (d->eeprom_on_card || !d->sd_ok || !d->sensor_ok || !p->sensor_eeprom || !p->fs || !card_usable(d)) return;
     ee = p->sensor_eeprom(p->ctx);
     if (!ee) return;
     th_device_eeprom_name(ee, name, sizeof name);
@@ -127,11 +294,11 @@ static void eeprom_backup(th_device_t *d)
         bytes[2 * i] = (uint8_t)(ee[i] & 0xFFu);
         bytes[2 * i + 1] = (uint8_t)(ee[i] >> 8);
     }
-    r = p->fs->create_exclusive(p->fs->ctx, name, bytes, sizeof bytes);
+    r = d->fs_guard.create_exclusive(d->fs_guard.ctx, name, bytes, sizeof bytes);
     if (r == TH_FS_OK) {
         d->stats.eeprom_backups++;
         snprintf(msg, sizeof msg, "EEPROM backup saved: %s", name);
-        th_link_device_send_log(&d->link, 1, msg);
+        queue_log(d, 1, msg); /* sent after the HELLO of a connection, never before it */
     }
     if (r == TH_FS_OK || r == TH_FS_EXISTS) d->eeprom_on_card = 1; /* else: retried at the next mount */
 }
@@ -150,7 +317,7 @@ static void card_mounted(th_device_t *d)
         hex[8] = '\n';
         if (p->storage_replace) p->storage_replace(p->ctx, "session.txt", (const uint8_t *)hex, 9);
     }
-    if (p->fs) th_store_rescan(&d->app.store, p->fs);
+    if (p->fs) th_store_rescan(&d->app.store, &d->fs_guard);
     eeprom_backup(d);
 }
 
@@ -161,10 +328,18 @@ static void do_capture(th_device_t *d, const th_app_actions_t *act)
     th_save_result_t res;
     size_t n = 0;
     memset(&res, 0, sizeof res);
+    if (!th_device_is_32x24(d)) { /* samples are 32 x 24 (datasets/FORMAT.md): not from a 16 x 12 sensor */
+        res.result = TH_FS_BAD_ARG;
+        th_app_capture_done(&d->app, &res, act->capture_label);
+        th_app_set_status(&d->app, TH_STATUS_WARN, "16x12 sensor: samples are 32x24; use tinyheat record");
+        d->stats.captures_failed++;
+        th_link_device_send_capture(&d->link, act->capture_label, -1, 0);
+        return;
+    }
     th_frame_to_grey(d->temps, TH_WINDOW_LO_DEGC, TH_WINDOW_HI_DEGC, grey);
     if (p->jpeg_grey) n = p->jpeg_grey(p->ctx, grey, d->jpeg, sizeof d->jpeg);
     if (n == 0 || !p->fs) res.result = TH_FS_IO;
-    else th_store_save(&d->app.store, p->fs, act->capture_key, act->capture_label, d->jpeg, n, d->temps,
+    else th_store_save(&d->app.store, &d->fs_guard, act->capture_key, act->capture_label, d->jpeg, n, d->temps,
                        d->frame_ms, d->ta_degc, &res);
     th_app_capture_done(&d->app, &res, act->capture_label);
     if (res.result == TH_FS_OK) d->stats.captures_ok++;
@@ -179,7 +354,14 @@ static void do_capture(th_device_t *d, const th_app_actions_t *act)
 static int sensor_start(th_device_t *d)
 {
     const th_port_t *p = d->port;
-    int ok = p->sensor_begin && p->sensor_begin(p->ctx, d->app.refresh_code);
+    int r = p->sensor_begin ? p->sensor_begin(p->ctx, d->app.refresh_code) : 0;
+    int ok = r == 1;
+    uint8_t stuck = (uint8_t)(r == TH_SENSOR_BEGIN_SDA_STUCK ? 1 : r == TH_SENSOR_BEGIN_SCL_STUCK ? 2 : 0);
+    if (stuck != d->bus_stuck) {
+        d->bus_stuck = stuck;
+        d->bus_changed = 1; /* status line + LOG at the end of this pass */
+        if (stuck) d->stats.bus_stuck++;
+    }
     d->sensor_err_run = 0;
     d->sensor_ok = (uint8_t)(ok ? 1 : 0);
     if (ok) {
@@ -259,6 +441,10 @@ void th_device_init(th_device_t *d, const th_port_t *port, const th_device_confi
     d->port = port;
     if (cfg) d->cfg = *cfg;
     else th_device_default_config(&d->cfg);
+    if (!((d->cfg.rows == 24 && d->cfg.cols == 32) || (d->cfg.rows == 12 && d->cfg.cols == 16))) {
+        d->cfg.rows = 24; /* the two geometries of PROTOCOL.md */
+        d->cfg.cols = 32;
+    }
     d->ta_degc = NAN;
     g_running = d;
 
@@ -266,14 +452,22 @@ void th_device_init(th_device_t *d, const th_port_t *port, const th_device_confi
     d->link_ctx.emissivity = d->cfg.emissivity;
     d->link_ctx.n_model = d->cfg.n_model;
     d->link_ctx.model_labels = d->cfg.model_labels;
+    d->link_ctx.model_id = d->cfg.model_id;
+    d->link_ctx.rows = d->cfg.rows;
+    d->link_ctx.cols = d->cfg.cols;
     d->link_ctx.stats = link_stats;
     d->link_ctx.eeprom = link_eeprom;
     d->link_ctx.owner = d;
+    d->fs_guard.ctx = d;
+    d->fs_guard.exists = g_exists;
+    d->fs_guard.create_exclusive = g_create;
+    d->fs_guard.append = g_append;
+    d->fs_guard.list = g_list;
     d->link_ctx.app = &d->app;
-    th_link_device_init(&d->link, link_write, (void *)port, th_link_app_commands(), &d->link_ctx);
+    th_link_device_init(&d->link, link_write, d, th_link_app_commands(), &d->link_ctx);
 
     /* card: labels now; session, counters and EEPROM backup in card_mounted() */
-    d->sd_ok = (uint8_t)(port->storage_mount && port->storage_mount(port->ctx));
+    d->sd_ok = (uint8_t)card_mount(d);
     if (d->sd_ok && port->storage_read) n = port->storage_read(port->ctx, "labels.txt", text, sizeof text);
     th_labels_parse(n > 0 ? text : NULL, n > 0 ? (size_t)n : 0, &labels, label_status, sizeof label_status);
     th_store_init(&store, &labels, 0); /* session 0 = unknown until a card is mounted */
@@ -282,12 +476,11 @@ void th_device_init(th_device_t *d, const th_port_t *port, const th_device_confi
     sensor_start(d);
     if (d->sd_ok) card_mounted(d);
     d->stats.sd_mounts = d->sd_ok;
+    card_pass_end(d, port->millis(port->ctx));
     d->stats_t0 = port->millis(port->ctx);
     if (label_status[0]) th_app_set_status(&d->app, TH_STATUS_INFO, label_status);
-    if (!port->link_host_open) {
-        d->host_open = 1;
-        th_link_device_send_hello(&d->link, TH_LINK_ST_UNSOLICITED, 0);
-    }
+    /* nothing was sent so far (host_open = 0): the boot HELLO is the first message, seq 0 */
+    if (!port->link_host_open || port->link_host_open(port->ctx)) host_connected(d);
 }
 
 void th_device_step(th_device_t *d)
@@ -301,8 +494,12 @@ void th_device_step(th_device_t *d)
     d->link_ctx.app = &d->app;
     if (p->link_host_open) {
         int open = p->link_host_open(p->ctx) ? 1 : 0;
-        if (open && !d->host_open) th_link_device_send_hello(&d->link, TH_LINK_ST_UNSOLICITED, 0);
+        if (open && !d->host_open) host_connected(d);
         d->host_open = (uint8_t)open;
+    }
+    if (d->pending_log[0] && d->host_open) {
+        th_link_device_send_log(&d->link, d->pending_log_level, d->pending_log);
+        d->pending_log[0] = '\0';
     }
     if (d->debug_log[0]) {
         th_link_device_send_log(&d->link, 0, d->debug_log);
@@ -320,22 +517,36 @@ void th_device_step(th_device_t *d)
     in.sensor_ok = d->sensor_ok;
     link_poll(d); /* host commands in every mode (PROTOCOL.md) */
     th_app_step(&d->app, &in, &act);
+    if (d->card_msg && !in.sd_ok) {
+        d->card_msg = 0;
+        th_app_set_status(&d->app, TH_STATUS_ERROR, "SD card not responding: saving paused, retrying");
+    }
 
     if (act.set_refresh && d->sensor_ok && p->sensor_set_refresh) p->sensor_set_refresh(p->ctx, act.refresh_code);
     if (act.retry_sensor && sensor_start(d)) {
         d->stats.sensor_reinits++;
         layout(d);
     }
-    if (act.retry_sd && p->storage_mount && p->storage_mount(p->ctx)) card_mounted(d);
-    if (act.rescan && p->fs) th_store_rescan(&d->app.store, p->fs);
+    if (act.retry_sd && (d->card_fail_run == 0 || (int32_t)(now - d->card_retry_at) >= 0)) {
+        if (card_mount(d)) {
+            card_mounted(d);
+            if (!d->card_failing) d->card_fail_run = 0;
+        }
+    }
+    if (act.rescan && p->fs && d->sd_ok) th_store_rescan(&d->app.store, &d->fs_guard);
     if (act.mode_changed) layout(d);
     else if (!in.sensor_ok && act.retry_sensor) show_no_sensor(d);
 
     if (act.render && p->display_frame) p->display_frame(p->ctx, d->temps, d->ta_degc);
-    if (act.infer && p->classify) {
+    if (act.infer && p->classify) { /* the model input is [1, 24, 32, C] */
         th_prediction_t pr;
         uint32_t us = 0;
-        if (p->classify(p->ctx, d->temps, &pr, &us)) {
+        const float *model_frame = d->temps;
+        if (!th_device_is_32x24(d)) { /* 16 x 12: each pixel repeated 2 x 2, as the laptop trains on it */
+            th_device_repeat2(d->temps, d->model_in);
+            model_frame = d->model_in;
+        }
+        if (p->classify(p->ctx, model_frame, &pr, &us)) {
             d->stats.inferences++;
             d->stats.last_invoke_us = us;
             if (p->display_prediction)
@@ -344,10 +555,19 @@ void th_device_step(th_device_t *d)
             if (act.stream_frame) th_link_device_send_prediction(&d->link, d->frame_ms, pr.label_index, pr.confidence, us);
         }
     }
-    if (act.stream_frame) th_link_device_send_frame(&d->link, d->frame_ms, d->ta_degc, d->temps);
+    if (act.stream_frame)
+        th_link_device_send_frame_n(&d->link, d->frame_ms, d->ta_degc, d->temps, (int)d->cfg.rows * d->cfg.cols);
     if (act.capture) do_capture(d, &act);
     if (act.capture_refused) th_link_device_send_capture(&d->link, act.capture_label, -1, 0);
     if (act.redraw_status) show_status(d);
+    card_pass_end(d, now);
+    if (d->bus_changed) { /* a stuck bus is shown (LCD, status, LOG) until it heals */
+        d->bus_changed = 0;
+        if (d->bus_stuck) th_app_set_status(&d->app, TH_STATUS_ERROR, bus_text(d));
+        else if (!d->sensor_ok)
+            th_app_set_status(&d->app, TH_STATUS_ERROR, "No MLX90640 at I2C 0x33: check Grove cable; retrying");
+        if (!d->sensor_ok) show_no_sensor(d);
+    }
     stats_tick(d, now);
 }
 

@@ -76,6 +76,13 @@ static void cb_status(void *ctx, th_link_hello_t *h)
     h->current = 0;
     if (c->stats)
         c->stats(c->owner, h);
+    if (h->has_stats && c->rows && c->cols) {
+        h->has_identity = 1;
+        h->rows = c->rows;
+        h->cols = c->cols;
+        strncpy(h->model_id, c->model_id ? c->model_id : "", sizeof h->model_id - 1);
+        h->model_id[sizeof h->model_id - 1] = '\0';
+    }
 }
 
 static const uint16_t *cb_eeprom(void *ctx)

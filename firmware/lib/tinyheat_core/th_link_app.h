@@ -24,6 +24,9 @@ typedef struct {
     float emissivity;               /**< emissivity given to MLX90640_CalculateTo (0 < e <= 1) */
     int n_model;                    /**< classifier output labels (0 if no model) */
     const char *const *model_labels;
+    /** Identity trailer of HELLO: sensor geometry (0 = not sent) and the model's id ("" none). */
+    uint8_t rows, cols;
+    const char *model_id;
     /** Optional: run statistics for the HELLO trailer (sets has_stats), and the EEPROM image
      *  for GET_EEPROM (NULL = refused); both get `owner`. */
     void (*stats)(void *owner, th_link_hello_t *h);

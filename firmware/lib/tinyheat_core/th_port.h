@@ -34,6 +34,13 @@ enum {
     TH_SENSOR_ERROR = -1 /**< a read failed (I2C NACK, timeout, bad frame data); temps untouched */
 };
 
+/** sensor_begin results besides 1 (ready) and 0 (absent or failed): the I2C bus is held low
+ *  (the adapter ran the bus clear of th_i2c_bus.h and the line stayed low). */
+enum {
+    TH_SENSOR_BEGIN_SDA_STUCK = -1,
+    TH_SENSOR_BEGIN_SCL_STUCK = -2
+};
+
 /** Words of the MLX90640 EEPROM image (addresses 0x2400..0x273F, datasheet 11.1). */
 #define TH_EEPROM_WORDS 832
 
@@ -55,8 +62,9 @@ typedef struct th_port {
     uint8_t (*read_keys)(void *ctx);
 
     /* ---- sensor (MLX90640) ---- */
-    /** Probe, read the EEPROM and calibration, set the refresh code 0..7. Bounded time.
-     *  @return 1 ready, 0 absent or failed. Called again to re-initialise. */
+    /** Clear the bus if a slave holds it (th_i2c_bus.h), probe, read the EEPROM and calibration,
+     *  set the refresh code 0..7. Bounded time. Called again to re-initialise.
+     *  @return 1 ready, 0 absent or failed, TH_SENSOR_BEGIN_SDA_STUCK / _SCL_STUCK bus held low. */
     int (*sensor_begin)(void *ctx, uint8_t refresh_code);
     /** Non-blocking poll. @return TH_SENSOR_FRAME (temps: 768 degC row-major, *ta_degc: Ta in degC),
      *  TH_SENSOR_NONE or TH_SENSOR_ERROR. */
@@ -102,11 +110,14 @@ typedef struct th_port {
     /* ---- serial link (PROTOCOL.md) ---- */
     /** Non-blocking read of host bytes. @return bytes read (0 none). */
     size_t (*link_read)(void *ctx, uint8_t *buf, size_t cap);
-    /** Write one whole wire frame. @return n if accepted, fewer = dropped whole (counted). */
+    /** Write bytes of one wire frame. @return bytes the transport took: n, 0 (nothing went out),
+     *  or a part (a timeout mid-frame; any other value != n counts as a part). The core sends
+     *  whole messages or nothing over this (th_device_tx_whole: room check before, a 0x00
+     *  delimiter after a cut frame). */
     size_t (*link_write)(void *ctx, const uint8_t *data, size_t n);
-    /** Bytes link_write accepts now without dropping; NULL = a transport that waits until the
-     *  host reads (USB CDC on the board: bounded by the core's TX timeout). The loop reads host
-     *  commands only while this leaves room for their replies (flow control, PROTOCOL.md 3). */
+    /** Bytes link_write accepts now without waiting; NULL = unknown (always tried). A frame that
+     *  does not fit is dropped whole before any byte goes out. The loop also reads host commands
+     *  only while this leaves room for their replies (flow control, PROTOCOL.md 3). */
     size_t (*link_tx_room)(void *ctx);
     /** 1 while a host has the port open (DTR); NULL = always. An unsolicited HELLO goes out on open. */
     int (*link_host_open)(void *ctx);

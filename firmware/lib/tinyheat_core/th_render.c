@@ -11,7 +11,20 @@ static float clampf(float v, float lo, float hi)
 
 int th_heatmap_prepare(th_heatmap_t *hm, const float temps[TH_PIXELS], const th_range_cfg_t *cfg)
 {
-    int rc = 0, i;
+    return th_heatmap_prepare_n(hm, temps, TH_ROWS, TH_COLS, cfg);
+}
+
+int th_heatmap_prepare_n(th_heatmap_t *hm, const float *temps, int rows, int cols, const th_range_cfg_t *cfg)
+{
+    int rc = 0, i, n;
+    if (rows < 1 || cols < 1 || rows * cols > TH_PIXELS) {
+        rows = TH_ROWS;
+        cols = TH_COLS;
+        rc = -1;
+    }
+    n = rows * cols;
+    hm->rows = rows;
+    hm->cols = cols;
     float lo = TH_WINDOW_LO_DEGC, hi = TH_WINDOW_HI_DEGC, scale;
     if (cfg->mode == TH_RANGE_FIXED) {
         if (cfg->hi_degc > cfg->lo_degc) { /* false for NaN too */
@@ -21,13 +34,20 @@ int th_heatmap_prepare(th_heatmap_t *hm, const float temps[TH_PIXELS], const th_
             rc = -1;
         }
     } else {
-        th_frame_stats_t st;
-        th_frame_stats(temps, &st);
-        if (st.n_invalid < TH_PIXELS) {
-            float span = st.max_degc - st.min_degc;
+        float mn = 0.0f, mx = 0.0f;
+        int valid = 0;
+        for (i = 0; i < n; i++) { /* min and max of the valid pixels (th_frame_stats for 768) */
+            float t = temps[i];
+            if (th_pixel_invalid(t)) continue;
+            if (!valid || t < mn) mn = t;
+            if (!valid || t > mx) mx = t;
+            valid = 1;
+        }
+        if (valid) {
+            float span = mx - mn;
             float min_span = cfg->min_span_k > 0.0f ? cfg->min_span_k : 0.1f;
-            lo = st.min_degc;
-            hi = st.max_degc;
+            lo = mn;
+            hi = mx;
             if (span < min_span) {
                 float c = 0.5f * (lo + hi);
                 lo = c - 0.5f * min_span;
@@ -38,7 +58,7 @@ int th_heatmap_prepare(th_heatmap_t *hm, const float temps[TH_PIXELS], const th_
     hm->lo_degc = lo;
     hm->hi_degc = hi;
     scale = 255.0f / (hi - lo);
-    for (i = 0; i < TH_PIXELS; i++) {
+    for (i = 0; i < n; i++) {
         float t = temps[i];
         hm->u[i] = th_pixel_invalid(t) ? 0.0f : clampf((t - lo) * scale, 0.0f, 255.0f);
     }
@@ -70,24 +90,24 @@ static void src_coord(int i, float step, int src, int *i0, int *i1, float *f)
 void th_heatmap_row(const th_heatmap_t *hm, int out_w, int out_h, int y, int mirror, uint16_t *row)
 {
     float line[TH_COLS + 1];
-    int y0, y1, x, c;
+    int y0, y1, x, c, rows = hm->rows, cols = hm->cols;
     float fy, sx, step_x;
     if (out_w < 1 || out_h < 1) return;
     if (y < 0) y = 0;
     if (y >= out_h) y = out_h - 1;
-    src_coord(y, (float)TH_ROWS / (float)out_h, TH_ROWS, &y0, &y1, &fy);
-    /* vertical pass once per output row: 32 lerps */
-    for (c = 0; c < TH_COLS; c++) {
-        int col = mirror ? (TH_COLS - 1 - c) : c;
-        float a = hm->u[y0 * TH_COLS + col], b = hm->u[y1 * TH_COLS + col];
+    src_coord(y, (float)rows / (float)out_h, rows, &y0, &y1, &fy);
+    /* vertical pass once per output row: one lerp per source column */
+    for (c = 0; c < cols; c++) {
+        int col = mirror ? (cols - 1 - c) : c;
+        float a = hm->u[y0 * cols + col], b = hm->u[y1 * cols + col];
         line[c] = a + (b - a) * fy;
     }
-    line[TH_COLS] = line[TH_COLS - 1]; /* so x1 = x0 + 1 needs no clamp at the right edge */
+    line[cols] = line[cols - 1]; /* so x1 = x0 + 1 needs no clamp at the right edge */
     /* horizontal pass: incremental source coordinate, no division per pixel */
-    step_x = (float)TH_COLS / (float)out_w;
+    step_x = (float)cols / (float)out_w;
     sx = 0.5f * step_x - 0.5f;
     for (x = 0; x < out_w; x++, sx += step_x) {
-        float s = sx < 0.0f ? 0.0f : (sx > (float)(TH_COLS - 1) ? (float)(TH_COLS - 1) : sx);
+        float s = sx < 0.0f ? 0.0f : (sx > (float)(cols - 1) ? (float)(cols - 1) : sx);
         int x0 = (int)s, idx;
         float v = line[x0] + (line[x0 + 1] - line[x0]) * (s - (float)x0);
         idx = (int)(v + 0.5f);

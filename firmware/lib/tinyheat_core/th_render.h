@@ -32,8 +32,9 @@ typedef struct {
 
 typedef struct {
     float lo_degc, hi_degc; /**< range actually used for this frame, degC */
-    float u[TH_PIXELS];     /**< palette coordinate per source pixel, 0..255 */
-} th_heatmap_t;             /* 3,080 bytes */
+    int rows, cols;         /**< source geometry: 24 x 32 (MLX90640) or 12 x 16 (MLX90641) */
+    float u[TH_PIXELS];     /**< palette coordinate per source pixel, 0..255 (rows * cols used) */
+} th_heatmap_t;             /* 3,088 bytes */
 
 /**
  * Compute the range and palette coordinates of a frame.
@@ -41,6 +42,11 @@ typedef struct {
  *         then the default window 22..37 degC is used so something sensible is still shown.
  */
 int th_heatmap_prepare(th_heatmap_t *hm, const float temps[TH_PIXELS], const th_range_cfg_t *cfg);
+
+/** th_heatmap_prepare for a rows x cols frame (rows * cols <= 768, row-major degC), e.g. the
+ *  MLX90641's 12 x 16; the same bilinear upscaling then fills out_w x out_h. -1 (and 24 x 32
+ *  used) for a bad geometry or a bad cfg. */
+int th_heatmap_prepare_n(th_heatmap_t *hm, const float *temps, int rows, int cols, const th_range_cfg_t *cfg);
 
 /**
  * Render output row y (0..out_h-1) of an out_w x out_h upscaled heat map into row[out_w]

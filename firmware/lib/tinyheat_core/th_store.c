@@ -52,6 +52,16 @@ void th_store_scan_name(th_store_t *st, const char *name)
     if (!th_parse_sample_name(name, label, &n)) return;
     for (k = 0; k < TH_NUM_KEYS; k++)
         if (strcmp(label, st->labels.name[k]) == 0 && n + 1 > st->next_index[k]) st->next_index[k] = n + 1;
+    for (k = 0; k < TH_STORE_CACHED_LABELS; k++)
+        if (st->other[k].label[0] && strcmp(label, st->other[k].label) == 0 && n + 1 > st->other[k].next)
+            st->other[k].next = n + 1;
+}
+
+static th_store_label_index_t *cached_label(th_store_t *st, const char *label)
+{
+    for (int k = 0; k < TH_STORE_CACHED_LABELS; k++)
+        if (st->other[k].label[0] && strcmp(label, st->other[k].label) == 0) return &st->other[k];
+    return NULL;
 }
 
 static void scan_cb(void *cb_ctx, const char *name)
@@ -113,6 +123,7 @@ int th_store_save(th_store_t *st, const th_fs_ops_t *fs, int key, const char *la
                   uint32_t millis, float ta_degc, th_save_result_t *res)
 {
     char pgm_name[TH_NAME_MAX], row[128];
+    th_store_label_index_t *other = NULL;
     uint32_t n;
     int tries, rc = TH_FS_IO;
     memset(res, 0, sizeof *res);
@@ -128,10 +139,17 @@ int th_store_save(th_store_t *st, const th_fs_ops_t *fs, int key, const char *la
     }
     if (key >= 0) {
         n = st->next_index[key];
+    } else if ((other = cached_label(st, label)) != NULL) {
+        n = other->next;
     } else {
         label_max_t lm = {label, 0};
         if (fs->list == NULL || fs->list(fs->ctx, label_max_cb, &lm) != TH_FS_OK) return res->result = TH_FS_IO;
+        st->label_listings++;
         n = lm.next;
+        other = &st->other[st->other_next_slot];
+        st->other_next_slot = (uint8_t)((st->other_next_slot + 1u) % TH_STORE_CACHED_LABELS);
+        memcpy(other->label, label, strlen(label) + 1);
+        other->next = n;
     }
     for (tries = 0; tries < TH_CREATE_TRIES; tries++, n++) {
         if (th_sample_name(res->jpg_name, sizeof res->jpg_name, label, n, "jpg") < 0 ||
@@ -148,6 +166,7 @@ int th_store_save(th_store_t *st, const th_fs_ops_t *fs, int key, const char *la
     }
     res->index = n;
     if (key >= 0 && n + 1 > st->next_index[key]) st->next_index[key] = n + 1;
+    if (other != NULL && n + 1 > other->next) other->next = n + 1;
     if (temps != NULL) {
         uint8_t pgm[TH_PGM_BYTES];
         th_pgm_encode(temps, pgm, sizeof pgm);

@@ -52,8 +52,20 @@ typedef struct {
 /** Longest stem "label.N" + ".jpg" + NUL: 31 + 1 + 10 + 4 + 1. */
 #define TH_NAME_MAX 48
 
+/** Labels outside the keys whose next free N is cached (host CAPTUREs with any label), so a
+ *  capture lists the card once per label and mount, not every time. */
+#define TH_STORE_CACHED_LABELS 8
+
+typedef struct {
+    char label[TH_LABEL_MAX + 1]; /**< "" = free slot */
+    uint32_t next;                /**< next free N, only grows while cached */
+} th_store_label_index_t;
+
 typedef struct {
     uint32_t next_index[TH_NUM_KEYS]; /**< next free N per key's label, only grows */
+    th_store_label_index_t other[TH_STORE_CACHED_LABELS]; /**< cached N of other labels (round robin) */
+    uint8_t other_next_slot;          /**< slot the next new label replaces */
+    uint32_t label_listings;          /**< card listings done for labels not cached (statistics) */
     th_labels_t labels;               /**< labels of keys A, B, C */
     uint32_t session;                 /**< boot id (FORMAT.md: 8 lower-case hex digits) */
 } th_store_t;
@@ -105,8 +117,8 @@ int th_captures_row(char *buf, size_t cap, const char *jpg_name, const char *lab
 
 /**
  * Save one sample with the never-overwrite policy:
- * pick N = next_index of the key's label (for a label not on a key: max existing N + 1 from a
- * fresh fs->list), skipping any N whose .jpg or .pgm exists; create the
+ * pick N = next_index of the key's label (for a label not on a key: its cached N, else max
+ * existing N + 1 from one fs->list, then cached in `other`), skipping any N whose .jpg or .pgm exists; create the
  * .jpg exclusively (on TH_FS_EXISTS try N + 1, up to 64 times), then the .pgm sidecar
  * exclusively (if temps != NULL), then append the captures.csv row (with header if the file is new).
  *

@@ -319,6 +319,11 @@ size_t th_link_build_hello(const th_link_hello_t *h, uint8_t *buf, size_t cap)
         th_link_w_u32(&w, h->sensor_errors);
         th_link_w_u16(&w, h->sensor_reinits);
         th_link_w_u32(&w, h->tx_dropped);
+        if (h->has_identity) {
+            th_link_w_u8(&w, h->rows);
+            th_link_w_u8(&w, h->cols);
+            th_link_w_str8(&w, h->model_id, TH_LINK_MODEL_ID_CAP - 1);
+        }
     }
     return w_done(&w);
 }
@@ -335,15 +340,22 @@ size_t th_link_build_eeprom(uint16_t offset, const uint16_t *words, size_t count
     return w_done(&w);
 }
 
-size_t th_link_build_frame(uint32_t t_ms, float ta_degc, const float *temps, uint8_t *buf, size_t cap)
+size_t th_link_build_frame_n(uint32_t t_ms, float ta_degc, const float *temps, int n, uint8_t *buf, size_t cap)
 {
     th_link_writer_t w;
+    if (n != TH_LINK_PIXELS && n != TH_LINK_PIXELS_16X12)
+        return 0;
     th_link_w_init(&w, buf, cap);
     th_link_w_u32(&w, t_ms);
     th_link_w_u16(&w, (uint16_t)th_link_cdegc(ta_degc));
-    for (int i = 0; i < TH_LINK_PIXELS; i++)
+    for (int i = 0; i < n; i++)
         th_link_w_u16(&w, (uint16_t)th_link_cdegc(temps[i]));
     return w_done(&w);
+}
+
+size_t th_link_build_frame(uint32_t t_ms, float ta_degc, const float *temps, uint8_t *buf, size_t cap)
+{
+    return th_link_build_frame_n(t_ms, ta_degc, temps, TH_LINK_PIXELS, buf, cap);
 }
 
 size_t th_link_build_prediction(uint32_t t_ms, int label_index, float confidence,

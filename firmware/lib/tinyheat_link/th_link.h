@@ -158,6 +158,9 @@ int th_link_label_ok(const char *s);
 
 /* ---- messages ---------------------------------------------------------------------- */
 
+/** HELLO model identity: at most 63 bytes of text + NUL. */
+#define TH_LINK_MODEL_ID_CAP 64
+
 /** HELLO fields (PROTOCOL.md section 2). Strings are NUL-terminated. */
 typedef struct {
     uint8_t status;
@@ -181,6 +184,11 @@ typedef struct {
     uint32_t sensor_errors;     /* failed frame reads seen by the device loop */
     uint16_t sensor_reinits;    /* sensor re-initialisations after errors or re-plugging */
     uint32_t tx_dropped;        /* device messages the transport did not accept */
+    /* optional identity trailer after the statistics (PROTOCOL.md HELLO), sent when has_identity = 1
+     * (needs has_stats = 1) */
+    uint8_t has_identity;
+    uint8_t rows, cols;         /* sensor frame geometry: 24 x 32 (MLX90640) or 12 x 16 (MLX90641) */
+    char model_id[TH_LINK_MODEL_ID_CAP]; /* "<name> crc32:<8 hex>" of the compiled-in model, "" none */
 } th_link_hello_t;
 
 /** Payload builders: return the payload length written to buf (cap >= TH_LINK_MAX_PAYLOAD
@@ -188,6 +196,9 @@ typedef struct {
 size_t th_link_build_hello(const th_link_hello_t *h, uint8_t *buf, size_t cap);
 /** temps: 768 degC row-major (24 x 32); payload is 1542 bytes. */
 size_t th_link_build_frame(uint32_t t_ms, float ta_degc, const float *temps, uint8_t *buf, size_t cap);
+/** FRAME of n = 768 (32 x 24, MLX90640) or 192 (16 x 12, MLX90641: payload 390 bytes) values; 0 otherwise. */
+#define TH_LINK_PIXELS_16X12 192
+size_t th_link_build_frame_n(uint32_t t_ms, float ta_degc, const float *temps, int n, uint8_t *buf, size_t cap);
 size_t th_link_build_prediction(uint32_t t_ms, int label_index, float confidence,
                                 uint32_t inference_us, uint8_t *buf, size_t cap);
 size_t th_link_build_capture(int ok, int32_t index, const char *label, uint8_t *buf, size_t cap);

@@ -43,6 +43,11 @@ int th_link_device_send_frame(th_link_device_t *dev, uint32_t t_ms, float ta_deg
     return send(dev, TH_LINK_T_FRAME, th_link_build_frame(t_ms, ta_degc, temps, dev->payload, sizeof dev->payload));
 }
 
+int th_link_device_send_frame_n(th_link_device_t *dev, uint32_t t_ms, float ta_degc, const float *temps, int n)
+{
+    return send(dev, TH_LINK_T_FRAME, th_link_build_frame_n(t_ms, ta_degc, temps, n, dev->payload, sizeof dev->payload));
+}
+
 int th_link_device_send_prediction(th_link_device_t *dev, uint32_t t_ms, int label_index,
                                    float confidence, uint32_t inference_us)
 {

@@ -60,6 +60,8 @@ void th_link_device_rx(th_link_device_t *dev, const uint8_t *data, size_t n);
 int th_link_device_send_hello(th_link_device_t *dev, uint8_t status, uint16_t ack_seq);
 /** temps: 768 degC (24 x 32 row-major); ta_degc ambient Ta; t_ms ms since boot. */
 int th_link_device_send_frame(th_link_device_t *dev, uint32_t t_ms, float ta_degc, const float *temps);
+/** FRAME of n = 768 or 192 (16 x 12) values (PROTOCOL.md FRAME). */
+int th_link_device_send_frame_n(th_link_device_t *dev, uint32_t t_ms, float ta_degc, const float *temps, int n);
 int th_link_device_send_prediction(th_link_device_t *dev, uint32_t t_ms, int label_index,
                                    float confidence, uint32_t inference_us);
 int th_link_device_send_capture(th_link_device_t *dev, const char *label, int index, int ok);

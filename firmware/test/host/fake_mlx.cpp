@@ -1,12 +1,46 @@
 // The fake I2C bus + MLX90640 register model behind fake_arduino/Wire.h.
+#include "Arduino.h"
 #include "Wire.h"
 
 FakeMlx fake_mlx;
 TwoWire Wire;
 uint32_t fake_millis_now, fake_micros_now;
 
+// The two lines as GPIO (bus clear): master side released (1) or driven low (0); the sensor
+// holds SDA low while hold_sda != 0 and lets go after hold_sda SCL clocks.
+static int g_scl_m = 1, g_sda_m = 1;
+static int scl_line(void) { return g_scl_m; }
+static int sda_line(void) { return g_sda_m && fake_mlx.hold_sda == 0; }
+
+static void set_lines(int scl, int sda)
+{
+    int scl0 = scl_line(), sda0 = sda_line();
+    g_scl_m = scl;
+    g_sda_m = sda;
+    if (scl0 && !scl_line()) {
+        fake_mlx.scl_clocks++;
+        if (fake_mlx.hold_sda > 0) fake_mlx.hold_sda--;
+    }
+    if (scl_line() && !sda0 && sda_line()) fake_mlx.stops++;
+}
+
+void pinMode(uint32_t pin, uint32_t mode)
+{
+    int level = mode == OUTPUT ? 0 : 1;  // digitalWrite(LOW) comes first in the adapter
+    if (pin == PIN_WIRE_SCL) set_lines(level, g_sda_m);
+    else if (pin == PIN_WIRE_SDA) set_lines(g_scl_m, level);
+}
+
+void digitalWrite(uint32_t, uint32_t) {}
+
+int digitalRead(uint32_t pin)
+{
+    return pin == PIN_WIRE_SCL ? scl_line() : pin == PIN_WIRE_SDA ? sda_line() : 1;
+}
+
 static bool answers(uint8_t address)
 {
+    if (fake_mlx.hold_sda != 0) return false;  // SDA held low: no START gets through
     if (address != 0x33 || !fake_mlx.present) return false;
     fake_mlx.transactions++;
     if (fake_mlx.nack_after == 0) return false;

@@ -14,6 +14,7 @@
 #include "Wire.h"
 #include "mlx_example.h"
 #include "sensor_mlx90640.h"
+#include "th_port.h"
 #include "th_mlx90640.h"
 #include "tinyheat_config.h"
 
@@ -186,6 +187,36 @@ int main(void)
     }
     sensor_stats(&st);
     CHECK(st.stalls == TH_MLX_MAX_ERRORS && st.last_error == -6 && !sensor_ok());
+
+    /* ---- a sensor reset mid-byte holds SDA low: every transfer fails until the re-init's bus
+     * clear (5 SCL clocks here, then STOP) frees it; then frames resume ---- */
+    reset_sensor();
+    CHECK(sensor_begin(TH_MLX_DEFAULT_REFRESH) == 1);
+    fake_mlx.hold_sda = 5;
+    for (i = 0; i < TH_MLX_MAX_ERRORS; i++) {
+        advance(62);
+        CHECK(!sensor_poll(temps, &ta));
+    }
+    CHECK(!sensor_ok());
+    unsigned clocks0 = fake_mlx.scl_clocks, stops0 = fake_mlx.stops;
+    CHECK(sensor_begin(TH_MLX_DEFAULT_REFRESH) == 1 && sensor_ok());
+    printf("bus clear: %u clocks, %u stops\n", fake_mlx.scl_clocks - clocks0, fake_mlx.stops - stops0);
+    CHECK(fake_mlx.hold_sda == 0 && fake_mlx.scl_clocks - clocks0 == 5 + 1 && fake_mlx.stops - stops0 == 1); // + the STOP's own SCL low
+    sensor_stats(&st);
+    CHECK(st.bus_clears == 1);
+    new_subpage(0);
+    advance(62);
+    CHECK(!sensor_poll(temps, &ta));
+    new_subpage(1);
+    advance(62);
+    CHECK(sensor_poll(temps, &ta));
+    /* held for good (a shorted cable): reported as a stuck bus, bounded, and it heals */
+    fake_mlx.hold_sda = -1;
+    uint32_t us0 = fake_micros_now;
+    CHECK(sensor_begin(TH_MLX_DEFAULT_REFRESH) == TH_SENSOR_BEGIN_SDA_STUCK && !sensor_ok());
+    CHECK(fake_micros_now - us0 < 2000);
+    fake_mlx.hold_sda = 0;
+    CHECK(sensor_begin(TH_MLX_DEFAULT_REFRESH) == 1);
 
     /* ---- refresh change: written and read back ---- */
     reset_sensor();

@@ -15,6 +15,7 @@
 #include "th_app.h"
 #include "th_classify.h"
 #include "th_fs_posix.h"
+#include "th_i2c_bus.h"
 #include "th_labels.h"
 #include "th_palette.h"
 #include "th_render.h"
@@ -641,6 +642,69 @@ static void test_render(void)
     CHECK(th_heatmap_prepare(&hm, f, &cfg) == -1 && hm.lo_degc == 22.0f && hm.hi_degc == 37.0f);
 }
 
+/* ---- I2C bus clear (th_i2c_bus.h) on a model of a slave holding SDA low ---- */
+typedef struct {
+    int m_scl, m_sda;       /* master: 1 released, 0 driven low */
+    int slave_bits;         /* SCL falling edges until the slave releases SDA (-1: never) */
+    int scl_stuck;          /* something holds SCL low */
+    int stops, falls;
+    unsigned long us;
+} bus_model_t;
+
+static int bm_scl(const bus_model_t *b) { return b->m_scl && !b->scl_stuck; }
+static int bm_sda(const bus_model_t *b) { return b->m_sda && b->slave_bits == 0; }
+static void bm_set(bus_model_t *b, int scl, int sda)
+{
+    int scl0 = bm_scl(b), sda0 = bm_sda(b);
+    b->m_scl = scl;
+    b->m_sda = sda;
+    if (scl0 && !bm_scl(b)) {
+        b->falls++;
+        if (b->slave_bits > 0) b->slave_bits--; /* the slave shifts its next bit out; 0 = released */
+    }
+    if (bm_scl(b) && !sda0 && bm_sda(b)) b->stops++; /* SDA rises while SCL is high: STOP */
+}
+static void bm_scl_low(void *c) { bus_model_t *b = c; bm_set(b, 0, b->m_sda); }
+static void bm_scl_rel(void *c) { bus_model_t *b = c; bm_set(b, 1, b->m_sda); }
+static void bm_sda_low(void *c) { bus_model_t *b = c; bm_set(b, b->m_scl, 0); }
+static void bm_sda_rel(void *c) { bus_model_t *b = c; bm_set(b, b->m_scl, 1); }
+static int bm_scl_read(void *c) { return bm_scl(c); }
+static int bm_sda_read(void *c) { return bm_sda(c); }
+static void bm_delay(void *c, unsigned us) { ((bus_model_t *)c)->us += us; }
+
+static th_i2c_bus_result_t bus_clear(bus_model_t *b, int *pulses)
+{
+    th_i2c_pins_t p = {b, bm_scl_low, bm_scl_rel, bm_sda_low, bm_sda_rel, bm_scl_read, bm_sda_read, bm_delay};
+    b->m_scl = b->m_sda = 1;
+    return th_i2c_bus_clear(&p, pulses);
+}
+
+static void test_i2c_bus_clear(void)
+{
+    bus_model_t b;
+    int pulses;
+    /* idle bus: no clocks, a STOP, both lines high */
+    memset(&b, 0, sizeof b);
+    CHECK(bus_clear(&b, &pulses) == TH_I2C_BUS_IDLE && pulses == 0 && b.stops == 1);
+    /* a slave mid-byte holds SDA for k more bits: released after exactly k clocks, then STOP */
+    for (int k = 1; k <= 9; k++) {
+        memset(&b, 0, sizeof b);
+        b.slave_bits = k;
+        CHECK(bus_clear(&b, &pulses) == TH_I2C_BUS_CLEARED && pulses == k && b.stops == 1);
+        CHECK(bm_scl(&b) && bm_sda(&b) && b.us < 1000);
+    }
+    /* SDA held for good (shorted, or a slave that never lets go): 9 clocks, reported */
+    memset(&b, 0, sizeof b);
+    b.slave_bits = -1;
+    CHECK(bus_clear(&b, &pulses) == TH_I2C_BUS_SDA_STUCK && pulses == 9 && b.stops == 0);
+    CHECK(strcmp(th_i2c_bus_text(TH_I2C_BUS_SDA_STUCK), "I2C bus stuck: SDA held low") == 0);
+    /* SCL held low: bounded wait (one stretch limit), no clocks */
+    memset(&b, 0, sizeof b);
+    b.scl_stuck = 1;
+    CHECK(bus_clear(&b, &pulses) == TH_I2C_BUS_SCL_STUCK && pulses == 0);
+    CHECK(b.us <= TH_I2C_STRETCH_MAX_US + 2 * TH_I2C_CLEAR_HALF_US + 10);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -653,6 +717,7 @@ int main(int argc, char **argv)
     test_app();
     test_classify();
     test_render();
+    test_i2c_bus_clear();
     printf("%d checks, %d failures\n", g_checks, g_fail);
     return g_fail ? 1 : 0;
 }

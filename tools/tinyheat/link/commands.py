@@ -26,8 +26,8 @@ def _connect(port: str, stream: bool = True):
         hello = client.connect(stream=stream)
     except LinkError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"{port}: tinyheat fw {hello.fw_version or '?'}, session {hello.session:08x}, "
-               f"labels {' '.join(hello.capture_labels) or '-'}, mode {hello.mode_name}", err=True)
+    click.echo(f"{port}: tinyheat fw {hello.fw_version or '?'}, {hello.device_text}, session "
+               f"{hello.session:08x}, labels {' '.join(hello.capture_labels) or '-'}, mode {hello.mode_name}", err=True)
     return client
 
 
@@ -199,25 +199,82 @@ def rate_code_for_hz(hz: float) -> int:
     return code
 
 
-def build_sim(build_dir: Path | None = None) -> Path:
-    """Build the simulated device with make (firmware/host/Makefile) into ``build_dir`` (default:
-    :func:`tinyheat.paths.build_dir`), return the binary's path. ClickException if it fails."""
-    from ..paths import build_dir as default_build_dir, build_lock, firmware_dir
+#: Files of the simulated device's build (firmware/host/Makefile), relative to the firmware folder.
+SIM_SOURCES = ("host/*.c", "host/*.h", "host/Makefile", "lib/tinyheat_core/*.c", "lib/tinyheat_core/*.h",
+               "lib/tinyheat_link/*.c", "lib/tinyheat_link/*.h", "lib/tinyheat_model/tinyheat_model.c",
+               "lib/tinyheat_model/tinyheat_model.h", "src/model_params.c", "src/model_params.h", "include/*.h")
+SIM_CACHE_KEEP = 8  #: simulator builds kept in the cache (least recently used removed)
+
+
+def model_name(fw: Path) -> str:
+    """The exported model's name: the last part of ``run`` in its model_card.json (e.g. ``demo``
+    for ``runs/demo``), reduced to ``[A-Za-z0-9_.-]``; ``tinyheat_model`` if unknown."""
+    import json
+    import re
 
     try:
-        fw = firmware_dir()
-    except FileNotFoundError as e:
-        raise click.ClickException(str(e)) from None
-    out = Path(build_dir or default_build_dir("host")).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    with build_lock(out):
-        from .. import __version__
+        run = json.loads((fw / "lib" / "tinyheat_model" / "model_card.json").read_text()).get("run") or ""
+    except (OSError, ValueError, AttributeError):
+        run = ""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(run)).name)[:40]
+    return name or "tinyheat_model"
 
-        r = subprocess.run(["make", "-s", "-C", str(fw / "host"), f"BUILD={out}", f"TINYHEAT_VERSION={__version__}"],
-                           capture_output=True, text=True)
-    if r.returncode != 0:
-        raise click.ClickException(f"building the simulated device failed:\n{r.stdout}{r.stderr}")
-    return out / "tinyheat_sim"
+
+def sim_build_key(fw: Path) -> str:
+    """16 hex digits of SHA-256 over the simulator's sources and the exported model (names and
+    bytes, :data:`SIM_SOURCES`), the model name and the C compiler: the cache key of its binary.
+    A :class:`~tinyheat.errors.UserError` if the folder has no exported model."""
+    import hashlib
+    import os as _os
+
+    from ..errors import UserError
+
+    missing = [p for p in SIM_SOURCES if "*" not in p and not (fw / p).is_file()]
+    if missing:
+        raise UserError(f"{fw} cannot build the simulated device: missing {', '.join(missing)} "
+                        "(an exported model: `tinyheat export`)")
+    h = hashlib.sha256()
+    for pattern in SIM_SOURCES:
+        for f in sorted(fw.glob(pattern)):
+            h.update(f.relative_to(fw).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    from .. import __version__
+
+    h.update(f"MODEL_NAME={model_name(fw)} CC={_os.environ.get('CC', 'cc')} VERSION={__version__}".encode())
+    return h.hexdigest()[:16]
+
+
+def build_sim(build_dir: Path | None = None) -> Path:
+    """Build the simulated device with make (firmware/host/Makefile) into
+    ``build_dir/<key>/tinyheat_sim`` (default folder: :func:`tinyheat.paths.build_dir`), where
+    ``key`` = :func:`sim_build_key` (a hash of the sources and the model, not file dates: another
+    ``TINYHEAT_FIRMWARE`` or model gets its own binary; an unchanged one is reused without make).
+    Keeps the :data:`SIM_CACHE_KEEP` most recently used builds. Returns the binary's path;
+    ClickException if the build fails, a UserError for a missing/incomplete firmware folder."""
+    import shutil
+
+    from .. import __version__
+    from ..paths import build_dir as default_build_dir, build_lock, firmware_dir
+
+    fw = firmware_dir()
+    key = sim_build_key(fw)
+    root = Path(build_dir or default_build_dir("host")).resolve()
+    out = root / key
+    exe = out / "tinyheat_sim"
+    with build_lock(root):
+        if not (exe.is_file() and os.access(exe, os.X_OK)):
+            out.mkdir(parents=True, exist_ok=True)
+            r = subprocess.run(["make", "-s", "-B", "-C", str(fw / "host"), f"BUILD={out}",
+                                f"MODEL_NAME={model_name(fw)}", f"TINYHEAT_VERSION={__version__}"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                shutil.rmtree(out, ignore_errors=True)
+                raise click.ClickException(f"building the simulated device failed:\n{r.stdout}{r.stderr}")
+        os.utime(out)  # most recently used
+        builds = sorted((d for d in root.iterdir() if d.is_dir() and (d / "tinyheat_sim").exists()),
+                        key=lambda d: d.stat().st_mtime, reverse=True)
+        for old in builds[SIM_CACHE_KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
+    return exe
 
 
 @click.command("sim-device")
@@ -230,17 +287,26 @@ def build_sim(build_dir: Path | None = None) -> Path:
               help="MLX90640 subpage rate at boot, Hz (0.5..64; a full frame is two subpages).")
 @click.option("--mode", type=click.Choice(["collect", "classify", "stream"]), default="collect", show_default=True)
 @click.option("--no-model", is_flag=True, help="Run without the classifier (no TFLM helper process).")
-def sim_device_cmd(frames_csv, sd, rate, mode, no_model):
+@click.option("--sensor", type=click.Choice(["mlx90640", "mlx90641"]), default="mlx90640", show_default=True,
+              help="Simulated sensor: MLX90640 32x24, or MLX90641 16x12 (frames from a 16x12 CSV with the last 192 "
+                   "columns = degC, e.g. the shared mlx90641-den frames.csv, or an .npy (n, 12, 16); the model gets each "
+                   "frame with every pixel repeated 2 x 2, as the laptop trains on 16x12 recordings).")
+@click.option("--faults", "faults_script", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Fault script (firmware/host/sim_faults.h: lines like '@2.5 sensor unplug'). Without it, a "
+                   "FIFO is created and printed as 'faults PATH': write fault lines to it at run time.")
+def sim_device_cmd(frames_csv, sd, rate, mode, no_model, faults_script, sensor):
     """Build and run the simulated device: the firmware's one device loop (th_device_step, as
     on the board) on the host, classifying with the exported model (firmware/lib/tinyheat_model)
     in the real TFLM interpreter (a helper process). It prints the pseudo-terminal path to use
-    as PORT with monitor/capture/record/eeprom. Ctrl-C stops."""
+    as PORT with monitor/capture/record/eeprom, then 'faults PATH': the control FIFO that injects
+    faults at run time (sensor NACK, unplug, stuck bus, card pull/full/slow, USB cut/slow; the
+    commands are listed in firmware/host/sim_faults.h). Ctrl-C, SIGTERM or SIGHUP stop it."""
     import shlex
     import tempfile
 
     code = rate_code_for_hz(rate)
     exe = build_sim()
-    args = [str(exe), "--rate-code", str(code), "--mode", mode]
+    args = [str(exe), "--rate-code", str(code), "--mode", mode, "--sensor", sensor]
     if not no_model:
         args += ["--tflm-helper", f"{shlex.quote(sys.executable)} -m tinyheat.link.tflm_helper"]
     tmp = tempfile.TemporaryDirectory(prefix="tinyheat-sim-")
@@ -252,21 +318,84 @@ def sim_device_cmd(frames_csv, sd, rate, mode, no_model):
         npy = Path(tmp.name) / "frames.npy"
         np.save(npy, np.ascontiguousarray(read_recording(frames_csv)["frames"], dtype="<f4"))
         frames_csv = str(npy)
+    if frames_csv and sensor == "mlx90641" and not frames_csv.endswith(".npy"):
+        frames_csv = str(frames_16x12_npy(frames_csv, Path(tmp.name)))
     if frames_csv:
         args += ["--frames", frames_csv]
     if sd:
         os.makedirs(sd, exist_ok=True)
         args += ["--sd", sd]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    # its own session (process group): the simulator, the helper's shell and the helper end
+    # together whatever stops us (Ctrl-C, SIGTERM, SIGHUP of a closed terminal)
+    faults = faults_script
+    if faults is None:  # a control FIFO: `echo "card pull" > PATH` injects a fault at run time
+        faults = str(Path(tmp.name) / "faults")
+        os.mkfifo(faults)
+    args += ["--faults", faults]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    got = []
+
+    def on_signal(signum, _frame):
+        got.append(signum)
+        raise KeyboardInterrupt
+
+    old = {}
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            old[s] = signal.signal(s, on_signal)
+        except ValueError:  # not the main thread (embedded use): the caller stops us
+            pass
     try:
         for line in proc.stdout:
-            click.echo(line.rstrip())
+            try:
+                click.echo(line.rstrip())
+                if line.startswith("pty "):
+                    click.echo(f"faults {faults}")
+            except OSError:  # our terminal went away: keep serving the pty until a signal
+                pass
     except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
+        pass
     finally:
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for s, h in old.items():
+            signal.signal(s, h)
+        stop_process_group(proc)
         tmp.cleanup()
-    sys.exit(proc.returncode or 0)
+    sys.exit(128 + got[0] if got else (proc.returncode if proc.returncode and proc.returncode > 0 else 0))
+
+
+def frames_16x12_npy(csv: str, folder: Path) -> Path:
+    """A 16x12 CSV (a header line allowed; the last 192 columns of each row = degC row-major, as
+    datasets/mlx90641-den/frames.csv) as ``folder/frames16x12.npy`` float32 (n, 12, 16)."""
+    import numpy as np
+
+    from ..errors import UserError
+
+    with open(csv) as f:
+        first = f.readline()
+    skip = 0 if first.strip() and first.split(",")[0].strip().lstrip("-").replace(".", "", 1).isdigit() else 1
+    data = np.loadtxt(csv, delimiter=",", skiprows=skip, dtype=np.float32, ndmin=2)
+    if data.shape[1] < 192:
+        raise UserError(f"{csv}: {data.shape[1]} columns, need the 192 values of a 16x12 frame per row")
+    out = folder / "frames16x12.npy"
+    np.save(out, np.ascontiguousarray(data[:, -192:].reshape(-1, 12, 16), dtype="<f4"))
+    return out
+
+
+def stop_process_group(proc: subprocess.Popen, timeout_s: float = 5.0) -> None:
+    """End ``proc`` (started with ``start_new_session=True``) and every process of its group:
+    SIGTERM (the simulator stops its model helper and prints its statistics), then SIGKILL to
+    whatever is left after ``timeout_s`` seconds. Never raises for processes already gone."""
+    def killpg(sig):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    if proc.poll() is None:
+        killpg(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            pass
+    killpg(signal.SIGKILL)  # stragglers (a helper that ignored the simulator's EOF)
+    proc.wait()

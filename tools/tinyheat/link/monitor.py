@@ -17,7 +17,8 @@ from . import protocol as p
 class MonitorView:
     """Draws frames on ``fig`` (a new Figure if None).
 
-    ``update(frame, ...)`` takes a :class:`protocol.Frame` (temps (24, 32) float32 degC).
+    ``update(frame, ...)`` takes a :class:`protocol.Frame` (temps (24, 32) or (12, 16) float32 degC);
+    the status line names the device's sensor and the model it runs (HELLO identity trailer).
     The heat map is bilinearly interpolated (matplotlib ``interpolation="bilinear"``), colour
     map ``inferno``, auto range from the frame's valid min..max (at least ``min_span_k``).
     """
@@ -53,18 +54,21 @@ class MonitorView:
 
     def set_cursor(self, row: int, col: int) -> None:
         """Pixel (row, col) of the displayed image whose temperature is shown."""
-        self.cursor = (min(max(row, 0), 23), min(max(col, 0), 31))
+        rows, cols = self.temps.shape if self.temps is not None else (24, 32)
+        self.cursor = (min(max(row, 0), rows - 1), min(max(col, 0), cols - 1))
 
     def cursor_degc(self) -> float | None:
         if self.cursor is None or self.temps is None:
             return None
         r, c = self.cursor
-        return float(self.temps[r, 31 - c] if self.mirror else self.temps[r, c])
+        return float(self.temps[r, self.temps.shape[1] - 1 - c] if self.mirror else self.temps[r, c])
 
     def update(self, frame: p.Frame, prediction: p.Prediction | None = None, fps: float | None = None,
                stats: p.RxStats | None = None, hello: p.Hello | None = None) -> str:
         """Redraw with a new frame; returns the info text (for logs and tests)."""
         t = np.asarray(frame.temps, np.float32)
+        if self.temps is None or self.temps.shape != t.shape:  # (24, 32) MLX90640 or (12, 16) MLX90641
+            self.im.set_extent((-0.5, t.shape[1] - 0.5, t.shape[0] - 0.5, -0.5))
         self.temps = t
         valid = np.isfinite(t)
         lo, hi = (float(t[valid].min()), float(t[valid].max())) if valid.any() else (float("nan"), float("nan"))
@@ -98,6 +102,7 @@ class MonitorView:
             st += f"  dropped {stats.dropped}  corrupt {stats.corrupt}"
         if hello is not None:
             st += f"  fw {hello.fw_version}  {p.RATE_HZ.get(hello.rate_code, '?')} Hz subpages"
+            st += "\n" + hello.device_text
         self.status.set_text(st)
         return text + "\n" + pred + "\n" + st
 

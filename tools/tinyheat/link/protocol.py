@@ -27,6 +27,7 @@ MAX_PAYLOAD = MAX_MSG - HEADER_LEN
 MAX_RAW = MAX_MSG + CRC_LEN         #: decoded bytes of one frame
 MAX_WIRE = MAX_RAW + (MAX_RAW + 253) // 254 + 1  #: encoded bytes incl. delimiter
 PIXELS = 768
+GEOMETRIES = {(24, 32): "MLX90640", (12, 16): "MLX90641"}  #: FRAME (rows, cols) a device may send
 CDEGC_INVALID = -32768
 MAX_LABELS = 8
 MAX_LOG_TEXT = 240
@@ -259,6 +260,11 @@ class Hello:
     current: int = 0xFF
     proto: int = PROTO_VERSION
     stats: DeviceStats | None = None
+    #: identity trailer (after ``stats``; None from devices that do not send it): the model the
+    #: device runs, ``"<name> crc32:<8 hex>"`` (CRC-32 = zlib.crc32 of its .tflite), "" = none
+    model_id: str | None = None
+    #: sensor frame geometry (rows, cols): (24, 32) MLX90640, (12, 16) MLX90641
+    geometry: tuple[int, int] = (24, 32)
 
     TYPE = T_HELLO
 
@@ -275,6 +281,8 @@ class Hello:
             st = self.stats
             out += struct.pack(DeviceStats.FORMAT, st.fps_x100, st.frames, st.dropped_subpages, st.i2c_errors,
                                st.sensor_errors, st.sensor_reinits, st.tx_dropped)
+            if self.model_id is not None:
+                out += bytes(self.geometry) + _str8(self.model_id, 63)
         return out
 
     @classmethod
@@ -285,19 +293,35 @@ class Hello:
         model = tuple(r.str8() for _ in range(r.take("<B")))
         capture = tuple(r.str8() for _ in range(r.take("<B")))
         current = r.take("<B")
-        stats = None
+        stats, model_id, geometry = None, None, (24, 32)
         if len(p) - r.pos >= struct.calcsize(DeviceStats.FORMAT):
             stats = DeviceStats(*r.take(DeviceStats.FORMAT))
-        return cls(status, ack, mode, rate, emis, session, fw, model, capture, current, proto, stats)
+            if len(p) - r.pos >= 3:
+                geometry = tuple(r.take("<BB"))
+                if geometry not in GEOMETRIES:
+                    raise ProtocolError(f"HELLO frame geometry {geometry} is not one of {sorted(GEOMETRIES)}")
+                model_id = r.str8()
+        return cls(status, ack, mode, rate, emis, session, fw, model, capture, current, proto, stats, model_id,
+                   geometry)
 
     @property
     def mode_name(self) -> str:
         return MODE_NAMES.get(self.mode, str(self.mode))
 
+    @property
+    def device_text(self) -> str:
+        """``"MLX90640 32x24, model demo crc32:1a2b3c4d"``: the sensor and the model the device runs."""
+        rows, cols = self.geometry
+        sensor = f"{GEOMETRIES.get((rows, cols), 'sensor')} {cols}x{rows}"
+        if self.model_id is None:
+            return f"{sensor}, model not reported"
+        return f"{sensor}, model {self.model_id or 'none'}"
+
 
 @dataclass(frozen=True)
 class Frame:
-    """FRAME (0x02): ``t_ms`` ms since boot, ``ta_degc`` ambient Ta, ``temps`` float32 (24, 32) degC."""
+    """FRAME (0x02): ``t_ms`` ms since boot, ``ta_degc`` ambient Ta, ``temps`` float32 degC of shape
+    (24, 32) (MLX90640, 768 values) or (12, 16) (MLX90641, a payload of exactly 6 + 384 bytes)."""
     t_ms: int
     ta_degc: float
     temps: np.ndarray = field(repr=False)
@@ -305,15 +329,23 @@ class Frame:
     TYPE = T_FRAME
 
     def payload(self) -> bytes:
+        t = np.asarray(self.temps, dtype=np.float32)
+        if t.shape != (12, 16):
+            t = sf.as_frame(t)
         return (struct.pack("<I", self.t_ms & 0xFFFFFFFF) + to_cdegc(self.ta_degc).astype("<i2").tobytes()
-                + to_cdegc(sf.as_frame(self.temps)).astype("<i2").tobytes())
+                + to_cdegc(t).astype("<i2").tobytes())
 
     @classmethod
     def parse(cls, p: bytes) -> "Frame":
-        if len(p) < 6 + 2 * PIXELS:
-            raise ProtocolError(f"FRAME payload is {len(p)} bytes, expected {6 + 2 * PIXELS}")
+        if len(p) == 6 + 2 * 192:
+            shape = (12, 16)
+        elif len(p) >= 6 + 2 * PIXELS:
+            shape = (sf.ROWS, sf.COLS)
+        else:
+            raise ProtocolError(f"FRAME payload is {len(p)} bytes, expected {6 + 2 * PIXELS} (or {6 + 2 * 192})")
         t_ms, ta = struct.unpack_from("<Ih", p)
-        temps = from_cdegc(np.frombuffer(p, dtype="<i2", count=PIXELS, offset=6)).reshape(sf.ROWS, sf.COLS)
+        n = shape[0] * shape[1]
+        temps = from_cdegc(np.frombuffer(p, dtype="<i2", count=n, offset=6)).reshape(shape)
         return cls(t_ms, float(from_cdegc(np.int16(ta))), temps)
 
 

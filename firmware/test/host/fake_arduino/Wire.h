@@ -16,12 +16,17 @@ struct FakeMlx {
     int corrupt_ee_read;        // flip a bit in the EEPROM data of this EEPROM read transaction (-1: never)
     bool overwrite_during_ram_read;  // a new subpage arrives while the RAM is read (sets bit 3)
     unsigned transactions, max_read_bytes, ram_reads;
+    int hold_sda;               // > 0: SDA held low for this many more SCL clocks (a byte cut off); -1: for good
+    unsigned scl_clocks;        // SCL falling edges driven as GPIO (bus clear)
+    unsigned stops;             // STOP conditions seen on the GPIO lines
 };
 extern FakeMlx fake_mlx;
 
 class TwoWire {
 public:
-    void begin(void) {}
+    void begin(void) { begins++; }
+    void end(void) {}
+    unsigned begins = 0;
     void setClock(uint32_t hz) { clock = hz; }
     void beginTransmission(uint8_t address);
     size_t write(uint8_t b);

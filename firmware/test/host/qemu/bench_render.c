@@ -17,6 +17,7 @@
 #include "th_classify.h"
 #include "th_frame.h"
 #include "th_mlx90640.h"
+#include "th_mlx90641.h"
 #include "th_render.h"
 
 #include "../mlx_example.h"
@@ -111,6 +112,61 @@ static void mlx_bench(void)
     sink += (uint32_t)frame[100];
 }
 
+/* MLX90641: a decoded synthetic EEPROM (the field values of tests/firmware/mlx90641_images.py)
+ * and a frame near room temperature; th_mlx41_extract once, th_mlx41_to per subpage (= image). */
+static uint16_t ee41[TH_MLX41_EE_WORDS], frame41[TH_MLX41_FRAME_WORDS];
+static th_mlx41_params_t p41;
+static float to41[TH_MLX41_PIXELS];
+
+static void mlx41_bench(void)
+{
+    uint64_t t0, t1;
+    int r, i;
+    ee41[10] = 0x0040; ee41[16] = 2 << 5; ee41[17] = 2010; ee41[18] = 16;
+    ee41[21] = 100; ee41[22] = (13 << 5) | 3; ee41[23] = 200; ee41[24] = (12 << 5) | 2;
+    ee41[25] = ee41[26] = ee41[27] = (14 << 5) | 14;
+    for (i = 0; i < 6; i++) ee41[28 + i] = (uint16_t)(1700 + 40 * i);
+    ee41[34] = 2038; ee41[35] = 512; ee41[36] = 181; ee41[37] = 8; ee41[38] = 1648; ee41[39] = 1948;
+    ee41[40] = 381; ee41[41] = 8; ee41[42] = 336; ee41[43] = 25; ee41[44] = 1152; ee41[45] = 1000; ee41[46] = 38;
+    ee41[47] = 2046; ee41[48] = 4; ee41[49] = (8 << 6) | 10; ee41[50] = (3 << 6) | 5; ee41[51] = (2 << 9) | 32;
+    ee41[52] = 17;
+    for (i = 53; i < 64; i++) ee41[i] = 2000;
+    ee41[58] = 200; ee41[60] = 300; ee41[62] = 400;
+    for (i = 0; i < 192; i++) {
+        ee41[64 + i] = (uint16_t)((i * 37) % 200);
+        ee41[640 + i] = (uint16_t)((i * 53) % 200);
+        ee41[256 + i] = (uint16_t)(1200 + (i * 29) % 800);
+        ee41[448 + i] = (uint16_t)((((i * 7) % 40) << 5) | ((i * 3) % 16));
+    }
+    frame41[192] = 19000; frame41[200] = 65496; frame41[202] = 5840; frame41[224] = 1600;
+    frame41[234] = (uint16_t)(65536 - 12800); frame41[240] = (2 << 10) | 0x0100 | (4 << 7);
+    for (i = 0; i < 192; i++) frame41[i] = (uint16_t)(65536 - 1200 + (i * 11) % 300);
+    t0 = ticks();
+    r = th_mlx41_extract(ee41, &p41);
+    t1 = ticks();
+    put_u("th_mlx41_extract (MLX90641, once per boot): instructions ~ ", (uint32_t)((t1 - t0) * TICK_NS), r == 0 ? "" : " (FAILED)");
+    t0 = ticks();
+    for (r = 0; r < REPS; r++) {
+        frame41[241] = (uint16_t)(r & 1);
+        if (th_mlx41_to(frame41, &p41, 0.95f, 25.0f, to41, NULL) != 0) put("th_mlx41_to FAILED\n");
+    }
+    t1 = ticks();
+    put_u("th_mlx41_to (MLX90641, float32): instructions/image ~ ", per_rep_insns(t0, t1), "");
+    sink += (uint32_t)to41[100];
+    t0 = ticks();
+    for (r = 0; r < REPS; r++) {
+        th_range_cfg_t cfg = {TH_RANGE_AUTO, 0.0f, 0.0f, 2.0f};
+        int y;
+        th_heatmap_prepare_n(&hm, to41, 12, 16, &cfg);
+        for (y = 0; y < 192; y++) {
+            th_heatmap_row(&hm, 256, 192, y, 0, row);
+            sink += row[y];
+        }
+    }
+    t1 = ticks();
+    put_u("render 16x12 -> 256x192: instructions/frame ~ ", per_rep_insns(t0, t1), "");
+}
+
 int main(void)
 {
     th_range_cfg_t cfg = {TH_RANGE_AUTO, 0.0f, 0.0f, 2.0f};
@@ -118,6 +174,7 @@ int main(void)
     uint64_t t0, t1;
     int r, y, i;
     mlx_bench();
+    mlx41_bench();
     for (i = 0; i < TH_PIXELS; i++) frame[i] = 22.0f + (float)((i * 37) % 150) * 0.1f;
     memset(&p, 0, sizeof p);
     p.num_labels = 3; p.input_mode = TH_INPUT_RELATIVE; p.relative_span_k = 8.0f; p.input_channels = 1;
