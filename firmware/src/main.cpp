@@ -19,7 +19,7 @@
 #include "watchdog_samd51.h"
 
 #ifndef TH_FW_VERSION
-#define TH_FW_VERSION "0.2.0"
+#define TH_FW_VERSION "unknown" /* a build without tools/pio_version.py */
 #endif
 #ifndef TH_MODEL_NAME
 #define TH_MODEL_NAME "tinyheat_model"
