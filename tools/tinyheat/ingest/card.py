@@ -253,7 +253,11 @@ def ingest(src: str | Path, dataset: str | Path, *, progress: bool = False) -> I
         raise PermissionError(errno.EACCES, "source folder is not readable", str(src))
     if src_real == dataset_real:
         raise ValueError(f"source and dataset are the same folder ({src})")
-    store = DatasetStore(dataset)
+    with DatasetStore(dataset) as store:
+        return _ingest_into(store, src, dataset_real, progress)
+
+
+def _ingest_into(store: DatasetStore, src: Path, dataset_real: Path, progress: bool) -> IngestReport:
     report = IngestReport()
     report.notes.extend(f"repaired: {r}" for r in store.repairs)
     held_by = {r.sha256: r.file for r in store.rows}

@@ -482,7 +482,11 @@ def import_frames(paths, label: str, dataset: str | Path, *, progress: bool = Fa
     """
     sf.check_label(label)
     _check_options(unit, columns)
-    store = DatasetStore(dataset)
+    with DatasetStore(dataset) as store:
+        return _import_into(store, paths, label, unit, columns, progress)
+
+
+def _import_into(store: DatasetStore, paths, label: str, unit, columns, progress: bool) -> ImportReport:
     report = ImportReport(repairs=list(store.repairs))
     for p in paths:
         p = Path(p)

@@ -97,6 +97,7 @@ def capture_cmd(port, label, count, dataset, every_ms, device_save):
     finally:
         bar.close()
         client.close()
+        store.close()
     click.echo(f"stored {len(res.rows)} samples of {label} in {dataset} "
                f"({res.duplicates} duplicate frames skipped); {_summary(client)}")
 
