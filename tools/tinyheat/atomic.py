@@ -1,7 +1,7 @@
 """Write an output file or folder completely or not at all: into a hidden temporary sibling, renamed
 into place at the end. Bottom layer: imports nothing from tinyheat.
 
-``with atomic_output(Path("out.zarr"), force=False) as tmp:`` yields ``.out.zarr.partial-<pid>``
+``with atomic_output(Path("out.zarr"), force=False) as tmp:`` yields ``.out.partial-<pid>.zarr``
 next to the output (same folder, so the final ``rename`` is atomic on POSIX file systems). On
 success it becomes ``out.zarr``; on any exception, Ctrl-C included, it is removed; a writer killed
 with SIGKILL or a power cut leaves it behind, and the next :func:`atomic_output` for the same output
@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -21,8 +22,8 @@ TAG = ".partial-"
 
 
 def temp_sibling(final: Path) -> Path:
-    """``.<name>.partial-<pid>`` beside ``final``."""
-    return final.parent / f".{final.name}{TAG}{os.getpid()}"
+    """``.<stem>.partial-<pid><suffix>`` beside ``final`` (the suffix kept: writers choose the format by it)."""
+    return final.parent / f".{final.stem}{TAG}{os.getpid()}{final.suffix}"
 
 
 def _alive(pid: int) -> bool:
@@ -37,7 +38,11 @@ def _alive(pid: int) -> bool:
 
 def _remove(p: Path) -> None:
     if p.is_dir() and not p.is_symlink():
-        shutil.rmtree(p, ignore_errors=True)
+        for _ in range(20):  # a library's I/O threads (zarr) may still finish writes into it: retry
+            shutil.rmtree(p, ignore_errors=True)
+            if not os.path.lexists(p):
+                return
+            time.sleep(0.05)
     else:
         try:
             p.unlink()
@@ -47,7 +52,7 @@ def _remove(p: Path) -> None:
 
 def remove_stale(final: Path) -> list[Path]:
     """Remove temporary siblings of ``final`` left by killed writers (their pid is not running); returns them."""
-    pat = re.compile(re.escape(f".{final.name}{TAG}") + r"(\d+)$")
+    pat = re.compile(re.escape(f".{final.stem}{TAG}") + r"(\d+)" + re.escape(final.suffix) + "$")
     gone = []
     try:
         names = os.listdir(final.parent if str(final.parent) else ".")

@@ -115,8 +115,11 @@ def play_cmd(session, out, fps, start, stop, step, tracks, vmin, vmax, force):
         ensure_new_file(out, force)
         from tqdm import tqdm
 
-        n = render(s, out, fps=fps, tracks=tab, start=start, stop=stop, step=step, vmin=vmin, vmax=vmax,
-                   progress=lambda it: tqdm(it, unit="frame", leave=False))
+        from ..atomic import atomic_output
+
+        with atomic_output(out, force=force) as tmp:  # an interrupted render leaves no half file at --out
+            n = render(s, tmp, fps=fps, tracks=tab, start=start, stop=stop, step=step, vmin=vmin, vmax=vmax,
+                       progress=lambda it: tqdm(it, unit="frame", leave=False))
     except (SessionError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {n} frames to {out}")
@@ -156,10 +159,14 @@ def sim_session_cmd(out, seed, seconds, people, camera_drift, room_drift, force)
     ensure_new_file(out, force)
     sim = simulate_session(default_scene(seed, seconds, people, camera_drift_k=camera_drift,
                                          room_drift_k=room_drift), seed=seed)
+    from ..atomic import atomic_output
+
     try:
-        with SessionWriter(out, meta=sim.meta, start=datetime(2026, 1, 1, tzinfo=timezone.utc), force=force) as w:
+        with atomic_output(out, force=force) as tmp:  # written whole or not at all
+            w = SessionWriter(tmp, meta=sim.meta, start=datetime(2026, 1, 1, tzinfo=timezone.utc))
             w.append(sim.frames, sim.t_ms, sim.ta_degC)
+            w.close()
+            pd.DataFrame(sim.truth).to_csv(tmp / "ground_truth.csv", index=False, float_format="%.4f")
     except SessionError as e:
         raise click.ClickException(str(e)) from None
-    pd.DataFrame(sim.truth).to_csv(out / "ground_truth.csv", index=False, float_format="%.4f")
     click.echo(f"wrote {len(sim.frames)} frames with {people} people to {out}")

@@ -19,8 +19,11 @@ never a torn one, and readers trust only the first ``n_frames`` rows.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -195,6 +198,32 @@ def missing_chunks(path: Path, g, n: int, names=("frames", "t_ms", "ta_degC")) -
             if not (path / name / key).exists():
                 out.append(f"{name}/{key}")
     return out
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold a Ctrl-C (SIGINT) back until the block ends: zarr writes run in its own I/O thread, and an
+    interrupt in the middle would leave them running into a folder being removed (pages of
+    asyncio tracebacks). The KeyboardInterrupt is raised right after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    try:
+        old = signal.signal(signal.SIGINT, lambda *a: got.append(1))
+    except ValueError:
+        yield
+        return
+    if old is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, old)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if got:
+        raise KeyboardInterrupt
 
 
 def _open_group(path: Path, mode: str):
@@ -378,18 +407,18 @@ class SessionWriter:
         n0, n1 = self.n, self.n + len(f)
         g = self._g
         # every chunk is written, also one of pure fill value, so a missing chunk is damage (missing_chunks)
-        with zarr.config.set({"array.write_empty_chunks": True}):
+        with zarr.config.set({"array.write_empty_chunks": True}), _sigint_deferred():
             for name, data in (("frames", f), ("t_ms", t), ("ta_degC", ta)):
                 a = g[name]
                 if a.shape[0] < n1:
                     a.resize((n1, *a.shape[1:]))
                 a[n0:n1] = data
-        self.n = n1
-        bad = ~np.isfinite(f)
-        self._invalid["invalid_pixels"] += int(bad.sum())
-        self._invalid["invalid_frames"] += int(bad.reshape(len(f), -1).all(axis=1).sum())
-        self._buf, self._buffered = [], 0
-        g.attrs.update({"n_frames": self.n})
+            self.n = n1
+            bad = ~np.isfinite(f)
+            self._invalid["invalid_pixels"] += int(bad.sum())
+            self._invalid["invalid_frames"] += int(bad.reshape(len(f), -1).all(axis=1).sum())
+            self._buf, self._buffered = [], 0
+            g.attrs.update({"n_frames": self.n})
 
     def close(self) -> Path:
         """Commit what is buffered and store the timing statistics. Returns the path."""
