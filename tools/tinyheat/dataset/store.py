@@ -128,7 +128,13 @@ def read_manifest(dataset: str | Path) -> list[ManifestRow]:
     if data and not data.endswith(b"\n"):
         raise DatasetError(f"{path}: the last row is incomplete (an interrupted write); run the "
                            f"interrupted command again (or `tinyheat ingest` into the dataset) to repair it")
-    return _parse_manifest(path, data.decode("utf-8"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DatasetError(f"{path}: row {line} is not UTF-8 (byte 0x{data[e.start]:02x}: saved as Latin-1 or "
+                           f"Windows-1252 by an editor?); save the manifest as UTF-8") from None
+    return _parse_manifest(path, text)
 
 
 def _row_line(row: ManifestRow) -> bytes:

@@ -320,7 +320,8 @@ class SessionWriter:
             return
         if self.path.exists():
             if not force:
-                raise SessionError(f"{self.path} exists; use --force to replace it (or append)")
+                raise SessionError(f"{self.path} exists; choose another name (or pass --force where the command "
+                                   f"has one)")
             if not (self.path / "zarr.json").exists():
                 raise SessionError(f"{self.path} exists and is not a session; not replacing it")
             shutil.rmtree(self.path)
