@@ -200,6 +200,25 @@ def missing_chunks(path: Path, g, n: int, names=("frames", "t_ms", "ta_degC")) -
     return out
 
 
+def _drain_zarr(timeout_s: float = 10.0) -> None:
+    """Wait until zarr's I/O thread has no write left in flight. After one chunk write fails (e.g. a
+    full disk) zarr's other concurrent writes go on, and would re-create a folder the caller removes."""
+    import asyncio
+
+    from zarr.core.sync import sync
+
+    async def idle():
+        me = asyncio.current_task()
+        others = [t for t in asyncio.all_tasks() if t is not me]
+        if others:
+            await asyncio.wait(others, timeout=timeout_s)
+
+    try:
+        sync(idle())
+    except Exception:
+        pass
+
+
 @contextlib.contextmanager
 def _sigint_deferred():
     """Hold a Ctrl-C (SIGINT) back until the block ends: zarr writes run in its own I/O thread, and an
@@ -409,11 +428,15 @@ class SessionWriter:
         g = self._g
         # every chunk is written, also one of pure fill value, so a missing chunk is damage (missing_chunks)
         with zarr.config.set({"array.write_empty_chunks": True}), _sigint_deferred():
-            for name, data in (("frames", f), ("t_ms", t), ("ta_degC", ta)):
-                a = g[name]
-                if a.shape[0] < n1:
-                    a.resize((n1, *a.shape[1:]))
-                a[n0:n1] = data
+            try:
+                for name, data in (("frames", f), ("t_ms", t), ("ta_degC", ta)):
+                    a = g[name]
+                    if a.shape[0] < n1:
+                        a.resize((n1, *a.shape[1:]))
+                    a[n0:n1] = data
+            except BaseException:
+                _drain_zarr()
+                raise
             self.n = n1
             bad = ~np.isfinite(f)
             self._invalid["invalid_pixels"] += int(bad.sum())
