@@ -654,6 +654,10 @@ def format_report(report: ImportReport, label: str, dataset: Path) -> str:
     lines = [f"{label}: added {report.added}, duplicates {report.duplicates} -> {dataset}"]
     lines += [f"  repaired: {r}" for r in report.repairs]
     for f in report.files:
+        if f.error and (f.added or f.duplicates):   # a mid-file error: what came before it is kept
+            lines.append(f"  {f.path}: stopped: {f.error}; the {len(f.added) + f.duplicates} frames before it "
+                         f"were kept (added {len(f.added)}, duplicates {f.duplicates})")
+            continue
         if f.error:
             lines.append(f"  {f.path}: not imported: {f.error}")
             continue

@@ -289,7 +289,8 @@ def read_session(path: str | Path, *, lazy: bool = True) -> Session:
     if gone:
         more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
         raise SessionError(f"{path}: damaged session: chunk {', '.join(gone[:3])}{more} missing (deleted or never "
-                           f"written): its rows would read as invented fill values (blank frames, unknown times), so the session is not used")
+                           f"written): its rows would read as invented fill values (blank frames, unknown "
+                           f"times), so the session is not used")
     meta = {k: None for k in META_KEYS}
     meta.update(attrs.get("meta") or {})
     meta["resolution"] = list(shp[1:])
