@@ -497,7 +497,7 @@ def _interrupt(ctx, d, args, sig, delay) -> Run:
 
 
 def _cases_5():
-    def writer(name, prepare, args, compare, leftover_ok):
+    def writer(name, prepare, args, compare, leftover_ok, inputs=()):
         for sig in (signal.SIGINT, signal.SIGKILL):
             @case(C5, f"{name}: {sig.name} at a random moment, then re-run")
             def _(ctx, sig=sig):
@@ -509,10 +509,9 @@ def _cases_5():
                     return "bad: refused a good input", err_lines(ref.err)[-1:] or ref.out[:120]
                 for k in range(ctx.rounds):
                     d = ctx.dir(f"int-{name.split()[0]}")
-                    for n in os.listdir(base):  # the same inputs
-                        if n in ("a.csv", "card", "s.zarr", "big.csv"):
-                            src = base / n
-                            (shutil.copytree if src.is_dir() else shutil.copy)(src, d / n)
+                    for n in inputs:  # the same inputs
+                        src = base / n
+                        (shutil.copytree if src.is_dir() else shutil.copy)(src, d / n)
                     delay = ctx.random.uniform(0.5, max(0.6, ref.seconds * 0.8))
                     r = _interrupt(ctx, d, args, sig, delay)
                     if r.hung:
@@ -561,7 +560,7 @@ def _cases_5():
         return check
 
     writer("import-session 37 MB", big_csv, ["import-session", "big.csv", "--out", "s.zarr"], same_session,
-           no_partial_output("s.zarr"))
+           no_partial_output("s.zarr"), inputs=["big.csv"])
 
     def same_dataset(a, b):
         return None if manifest_set(a / "ds") == manifest_set(b / "ds") else "datasets differ"
@@ -585,12 +584,12 @@ def _cases_5():
         return None
 
     writer("import-frames 1500 frames", frames_prepare, ["import-frames", "a.csv", "-l", "x", "-d", "ds"],
-           same_dataset, dataset_valid)
+           same_dataset, dataset_valid, inputs=["a.csv"])
 
     def card_prepare(ctx, d):
         th("demo-data", "--out", d / "card", "--per-label", "150", "--sessions", "3")
 
-    writer("ingest 450 samples", card_prepare, ["ingest", "card", "-d", "ds"], same_dataset, dataset_valid)
+    writer("ingest 450 samples", card_prepare, ["ingest", "card", "-d", "ds"], same_dataset, dataset_valid, inputs=["card"])
 
     def play_prepare(ctx, d):
         th("sim-session", "--out", d / "s.zarr", "--seconds", "60")
@@ -601,7 +600,17 @@ def _cases_5():
         with Image.open(a / "p.gif") as x, Image.open(b / "p.gif") as y:
             return None if x.n_frames == y.n_frames else f"{y.n_frames} frames, expected {x.n_frames}"
 
-    writer("play --out gif", play_prepare, ["play", "s.zarr", "--out", "p.gif"], same_gif, no_partial_output("p.gif"))
+    writer("play --out gif", play_prepare, ["play", "s.zarr", "--out", "p.gif"], same_gif, no_partial_output("p.gif"),
+           inputs=["s.zarr"])
+
+    def same_tracks(a, b):
+        return None if (a / "pp" / "tracks.csv").read_bytes() == (b / "pp" / "tracks.csv").read_bytes() \
+            else "tracks differ"
+
+    writer("people with overlay", play_prepare, ["people", "s.zarr", "--out", "pp"], same_tracks,
+           lambda d, r: None, inputs=["s.zarr"])
+    writer("sim-session 120 s", demo_prepare, ["sim-session", "--out", "s.zarr", "--seconds", "120"], same_session,
+           no_partial_output("s.zarr"))
 
     @case(C5, "full disk (2 MB tmpfs) during import-session, then space freed and re-run")
     def _(ctx):
