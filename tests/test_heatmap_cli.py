@@ -95,7 +95,7 @@ def test_live_accumulates_from_the_fake_device_like_the_offline_path(monkeypatch
 
 def test_bad_inputs_are_one_line_errors(tmp_path):
     txt = tmp_path / "f.txt"
-    txt.write_text("\n".join(",".join(["25.0"] * 768) for _ in range(4)))
+    txt.write_text("\n".join(",".join([f"{25 + (i % 7) / 10:.1f}" for i in range(768)]) for _ in range(4)))  # no times
     r = run("heatmap", txt)
     assert r.exit_code == 1 and "--fps" in r.output
     r = run("heatmap", txt, "--fps", "4")

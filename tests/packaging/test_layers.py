@@ -11,7 +11,7 @@ PKG, TRAINING = REPO / "tools" / "tinyheat", REPO / "training"
 
 #: subpackage (or bottom module) -> layer; the click ``commands`` modules and ``cli`` sit on top.
 LAYERS = {
-    "errors": 0, "paths": 0, "tfenv": 0,
+    "errors": 0, "paths": 0, "tfenv": 0, "atomic": 0,
     "dataset": 1,
     "ingest": 2, "sim": 2, "link": 2,
     "session": 3, "training": 3,

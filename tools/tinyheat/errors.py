@@ -72,7 +72,7 @@ def describe_os_error(e: OSError) -> str:
     """One line for an OSError: the path, the reason, and a hint for the common cases (ENOSPC, EACCES, ELOOP)."""
     where = f"{e.filename}: " if getattr(e, "filename", None) else ""
     reason = e.strerror or str(e)
-    hint = {errno.ENOSPC: " (disk full: free some space and run the command again; it resumes safely)",
+    hint = {errno.ENOSPC: " (disk full: free some space and run the command again)",
             errno.EACCES: " (permission denied: check the folder's permissions or choose another)",
             errno.EROFS: " (read-only file system: choose a writable folder)",
             errno.ELOOP: " (symbolic link loop: remove or fix the link)"}.get(e.errno, "")

@@ -12,6 +12,12 @@ Crash safety (FORMAT.md section 4, "Writing"): a sample is added in three steps,
 3. the temporary files are linked to their final names (never replacing a file) and removed
    (a Ctrl-C here finishes this step before it stops the program).
 
+One writer at a time: opening a store takes the dataset's writer lock (:mod:`.lock`, the
+``filelock`` package; a second writer waits and says who holds it) and :meth:`DatasetStore.close`
+gives it back. A dataset damaged by two writers of older versions at once (one file listed twice
+in the manifest) is repaired when a store is opened: the row whose SHA-256 matches the file on
+disk is kept, the others are dropped (their source is still where it was: re-run the command).
+
 Opening a store repairs what an interruption (Ctrl-C, kill, full disk, power cut) left behind
 and lists it in :attr:`DatasetStore.repairs`: a torn last manifest line is cut off, temporary
 files whose row was committed are moved into place (roll forward), the others removed (roll
@@ -33,6 +39,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from . import sample_format as sf
+from .lock import WriterLock
 
 MANIFEST = "manifest.csv"
 #: Suffix of a sample file being written (step 1 above); the name also starts with ".".
@@ -97,7 +104,9 @@ def _parse_manifest(path: Path, text: str) -> list[ManifestRow]:
     for r in reader:
         row = _check_row(path, reader.line_num, r)
         if row.file in seen:
-            raise DatasetError(f"{path}: row {reader.line_num} lists {row.file} again (first at row {seen[row.file]})")
+            raise DatasetError(f"{path}: row {reader.line_num} lists {row.file} again (first at row {seen[row.file]}; "
+                               f"two writers at once?): `tinyheat ingest SRC --dataset {path.parent}` "
+                               f"repairs it")
         seen[row.file] = reader.line_num
         rows.append(row)
     return rows
@@ -119,7 +128,13 @@ def read_manifest(dataset: str | Path) -> list[ManifestRow]:
     if data and not data.endswith(b"\n"):
         raise DatasetError(f"{path}: the last row is incomplete (an interrupted write); run the "
                            f"interrupted command again (or `tinyheat ingest` into the dataset) to repair it")
-    return _parse_manifest(path, data.decode("utf-8"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DatasetError(f"{path}: row {line} is not UTF-8 (byte 0x{data[e.start]:02x}: saved as Latin-1 or "
+                           f"Windows-1252 by an editor?); save the manifest as UTF-8") from None
+    return _parse_manifest(path, text)
 
 
 def _row_line(row: ManifestRow) -> bytes:
@@ -179,13 +194,21 @@ class DatasetStore:
     :class:`DatasetError` for a manifest that violates the spec.
     """
 
-    def __init__(self, dataset: str | Path):
+    def __init__(self, dataset: str | Path, *, lock: bool = True):
         self.root = Path(dataset)
         self._fd: int | None = None
+        self._lock: WriterLock | None = None
         #: What opening the store repaired (human-readable lines); empty if nothing.
         self.repairs: list[str] = []
-        self._repair_manifest()
-        self.rows = read_manifest(self.root)
+        if lock:
+            self._lock = WriterLock(self.root, "dataset").acquire()
+        try:
+            self._repair_manifest()
+            self._repair_double_rows()
+            self.rows = read_manifest(self.root)
+        except BaseException:
+            self.close()
+            raise
         self.hashes = {r.sha256 for r in self.rows}
         self._next_order: dict[str, int] = {}
         for r in self.rows:
@@ -207,6 +230,55 @@ class DatasetStore:
                 f.truncate(keep)
             self.repairs.append(f"{path}: removed an incomplete last row left by an interrupted write "
                                 f"({torn[:40]}...)")
+
+    def _repair_double_rows(self) -> None:
+        """Rows listing one file twice (two writers of an older version at once): keep the row whose
+        SHA-256 matches the file on disk, drop the others; files that match no row are renamed to
+        ``.<name>.conflict`` (kept, out of the way). The manifest is rewritten atomically."""
+        path = self.root / MANIFEST
+        if not path.exists():
+            return
+        data = path.read_bytes()
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8", "replace"), newline=""))
+        if set(COLUMNS) - set(reader.fieldnames or []):
+            return  # read_manifest reports it
+        rows = []
+        for r in reader:
+            try:
+                rows.append(_check_row(path, reader.line_num, r))
+            except DatasetError:
+                return  # a row that violates the spec: read_manifest names it
+        by_file: dict[str, list[ManifestRow]] = {}
+        for r in rows:
+            by_file.setdefault(r.file, []).append(r)
+        doubles = {f: rs for f, rs in by_file.items() if len(rs) > 1}
+        if not doubles:
+            return
+        drop: set[int] = set()
+        for f, rs in doubles.items():
+            jpg = self.root / f
+            pgm = jpg.with_suffix(".pgm")
+            try:
+                digest = content_hash(jpg.read_bytes(), pgm.read_bytes() if pgm.exists() else None)
+            except OSError:
+                digest = None
+            keep = next((r for r in rs if r.sha256 == digest), None)
+            drop.update(id(r) for r in rs if r is not keep)
+            if keep is None:
+                for p in (jpg, pgm):
+                    if p.exists():
+                        os.replace(p, p.with_name(f".{p.name}.conflict"))
+                self.repairs.append(f"{path}: {f} was listed {len(rs)} times (two writers at once) and matches "
+                                    f"none of them: rows dropped, its files renamed to .{jpg.name}.conflict; "
+                                    f"run the writing commands again to add the samples")
+            else:
+                self.repairs.append(f"{path}: {f} was listed {len(rs)} times (two writers at once): kept the row "
+                                    f"matching the file, dropped {len(rs) - 1}; run the writing commands again "
+                                    f"to add the dropped samples")
+        kept = [r for r in rows if id(r) not in drop]
+        tmp = path.with_name(f".{MANIFEST}.repair{PARTIAL}")
+        _write_file(tmp, (",".join(COLUMNS) + "\r\n").encode() + b"".join(_row_line(r) for r in kept))
+        os.replace(tmp, path)
 
     def _scan_label(self, label: str) -> None:
         """Fill the index cache of ``label`` from its folder (once per label and store)."""
@@ -360,10 +432,14 @@ class DatasetStore:
             raise
 
     def close(self) -> None:
-        """Close the manifest file (also done when the store is garbage-collected)."""
+        """Close the manifest file and give back the writer lock (also done when the store is
+        garbage-collected or its process ends)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> "DatasetStore":
         return self

@@ -34,6 +34,7 @@ import errno
 import io
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +122,38 @@ def _resolve(path: Path, what: str) -> Path:
         raise OSError(errno.ELOOP, f"cannot resolve the {what} path", str(path)) from None
 
 
+def _safe_resolve(path: Path) -> Path | None:
+    """``path.resolve()``, or None for a symbolic link loop / unreadable path."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return None
+
+
+def _regular_files(folder: Path, names: list[str], report: "IngestReport") -> list[str]:
+    """The names that are regular files (symbolic links followed). A FIFO, socket or device would
+    block or mislead a read, a link loop or a broken link cannot be read: each is skipped with a note."""
+    keep = []
+    for name in names:
+        path = folder / name
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            if _is_hidden(name):
+                continue
+            why = ("a symbolic link loop" if e.errno == errno.ELOOP else
+                   "a broken symbolic link" if os.path.islink(path) else f"unreadable ({e.strerror or e})")
+            report.rejected.append(Rejected(path, f"{why}; skipped"))
+            continue
+        if stat.S_ISREG(st.st_mode):
+            keep.append(name)
+        elif not _is_hidden(name):
+            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else \
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file"
+            report.notes.append(f"{path}: {kind}, not a file; skipped")
+    return keep
+
+
 def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
@@ -146,7 +179,9 @@ def _read_log(path: Path, report: IngestReport, log_no: int) -> dict[Path, _Meta
         if path.name == MANIFEST:
             rows = sorted(read_manifest(folder), key=lambda r: (r.label, r.order))
             for pos, r in enumerate(rows):
-                out[(folder / r.file).resolve()] = _Meta(r.session, r.millis, r.ta_degC, (log_no, pos))
+                target = _safe_resolve(folder / r.file)
+                if target is not None:
+                    out[target] = _Meta(r.session, r.millis, r.ta_degC, (log_no, pos))
             return out
         with open(path, newline="", encoding="utf-8", errors="replace") as f:
             reader = csv.DictReader(f)
@@ -161,14 +196,15 @@ def _read_log(path: Path, report: IngestReport, log_no: int) -> dict[Path, _Meta
                     continue
                 # The firmware writes bare names; accept them beside the log or in <label>/.
                 candidates = [folder / name] + ([folder / label / name] if label else [])
-                target = next((c for c in candidates if c.is_file()), None)
+                target = next((c for c in candidates if _safe_resolve(c) is not None and c.is_file()), None)
                 if target is None:
                     report.notes.append(f"{path}: row {pos + 2} names {name}, which is not there")
                     continue
                 out[target.resolve()] = _Meta((r.get("session") or "").strip(), (r.get("millis") or "").strip(),
                                               (r.get("ta_degC") or "").strip(), (log_no, pos))
     except (OSError, ValueError, csv.Error) as e:
-        report.notes.append(f"{path}: capture log not used ({e}); order falls back to session then N")
+        msg = " ".join(str(e).split())
+        report.notes.append(f"{path}: capture log not used ({msg}); order falls back to session then N")
         return {}
     return out
 
@@ -179,6 +215,7 @@ def _scan(src: Path, skip: Path | None, report: IngestReport) -> list[_Candidate
     logs: dict[Path, _Meta] = {}
     log_no = 0
     for folder, names in _walk(src, skip, report):
+        names = _regular_files(folder, names, report)
         present = set(names)
         claimed_pgm: set[str] = set()
         for name in names:
@@ -215,7 +252,7 @@ def _scan(src: Path, skip: Path | None, report: IngestReport) -> list[_Candidate
             if name.lower().endswith(".pgm") and not _is_hidden(name) and name not in claimed_pgm:
                 report.rejected.append(Rejected(folder / name, "orphan sidecar: no .jpg with the same stem"))
     for c in candidates:
-        c.meta = logs.get(c.jpg.resolve())
+        c.meta = logs.get(_safe_resolve(c.jpg))
     return candidates
 
 
@@ -266,7 +303,11 @@ def ingest(src: str | Path, dataset: str | Path, *, progress: bool = False) -> I
         raise PermissionError(errno.EACCES, "source folder is not readable", str(src))
     if src_real == dataset_real:
         raise ValueError(f"source and dataset are the same folder ({src})")
-    store = DatasetStore(dataset)
+    with DatasetStore(dataset) as store:
+        return _ingest_into(store, src, dataset_real, progress)
+
+
+def _ingest_into(store: DatasetStore, src: Path, dataset_real: Path, progress: bool) -> IngestReport:
     report = IngestReport()
     report.notes.extend(f"repaired: {r}" for r in store.repairs)
     held_by = {r.sha256: r.file for r in store.rows}

@@ -62,7 +62,19 @@ PLAUSIBLE_SCENE_DEGC = (-20.0, 50.0)
 #: (datasheet, NETD at 1 Hz refresh), so 768 pixels of one real frame are never this close; a frame
 #: that is (e.g. 300.0 or 95.0 in every field) is a placeholder written by a tool, not an image.
 MIN_SPREAD_K = 0.05
+#: Typical scene medians (degC) that are as plausible in Fahrenheit (a cold scene: 38..50 F is 3..10
+#: degC) as in degC (a background above body temperature is rare): such a file needs ``--unit``.
+#: A heuristic; ``--unit C`` or ``--unit F`` decides.
+AMBIGUOUS_DEGC = (38.0, 50.0)
 UNITS = ("C", "K", "F")
+#: Frame shapes by pixel count: MLX90640 (24, 32) and MLX90641 (12, 16). A dataset sample is always
+#: MLX90640-sized; sessions (``import-session``) take both.
+SHAPES = {sf.PIXELS: (sf.ROWS, sf.COLS), 192: (12, 16)}
+MLX90640_ONLY = ((sf.ROWS, sf.COLS),)
+#: Header names of a time column and of an ambient (Ta) column, lower case. ``t_ms``/``millis``/``ms``
+#: are milliseconds, the others seconds or ISO 8601 time stamps.
+TIME_NAMES = ("time", "t_s", "timestamp", "t", "time_s", "t_ms", "millis", "ms")
+TA_NAMES = ("ambient_degc", "ta", "ta_degc", "ambient", "ambient_c")
 
 
 class FrameFileError(UserError, ValueError):
@@ -85,6 +97,9 @@ class Frames:
     ta_degC: np.ndarray | None = None
     skipped: list[tuple[int, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: text of the header-named time column per frame (``time_column`` says its name), or None
+    t_text: list[str] | None = None
+    time_column: str | None = None
 
 
 def to_degc(values: np.ndarray, unit: str) -> np.ndarray:
@@ -118,20 +133,54 @@ def _unit_hint(median: float) -> str:
     return "pass --unit K or --unit F if they are not degC"
 
 
-def _check_unit(path: Path, frames: np.ndarray, unit: str | None) -> None:
-    """Refuse a file whose typical frame median is no plausible degC scene (only without an explicit unit)."""
-    if unit is not None or len(frames) == 0:
-        return
+def _typical_median(frames: np.ndarray) -> float | None:
     with np.errstate(invalid="ignore"):
         good = np.where(sf.invalid_mask(frames), np.nan, frames).reshape(len(frames), -1)
     meds = [np.nanmedian(g) for g in good if np.isfinite(g).any()]
-    if not meds:
+    return float(np.median(meds)) if meds else None
+
+
+def _check_unit(path: Path, frames: np.ndarray, unit: str | None, where: str = "") -> None:
+    """Refuse frames whose typical median is no plausible degC scene, or as plausible in Fahrenheit
+    (:data:`AMBIGUOUS_DEGC`); only without an explicit unit. ``where``: e.g. " (lines 300-5000)"."""
+    if unit is not None or len(frames) == 0:
         return
-    med = float(np.median(meds))
+    med = _typical_median(frames)
+    if med is None:
+        return
     lo, hi = PLAUSIBLE_SCENE_DEGC
     if not lo <= med <= hi:
-        raise FrameFileError(f"{path}: typical frame median {med:.2f} is not a plausible scene in degC "
+        raise FrameFileError(f"{path}: typical frame median{where} {med:.2f} is not a plausible scene in degC "
                              f"({lo:g}..{hi:g}); {_unit_hint(med)} (or --unit C if they are degC)")
+    if AMBIGUOUS_DEGC[0] <= med <= AMBIGUOUS_DEGC[1]:
+        f = (med - 32.0) * 5.0 / 9.0
+        raise FrameFileError(f"{path}: typical frame median{where} {med:.2f} could be degC (a scene hotter than "
+                             f"a body) or Fahrenheit (a cold scene, {f:.1f} degC): pass --unit C or --unit F")
+
+
+class _UnitGuard:
+    """Checks every frame after the first ones decided the file's unit (without an explicit unit):
+    a frame whose median is no plausible degC scene, or a chunk whose typical median is, stops the
+    file with a one-line error naming the line, instead of being stored in the wrong unit."""
+
+    def __init__(self, path: Path, unit: str | None):
+        self.path, self.unit = path, unit
+
+    def frame(self, no: int, frame: np.ndarray) -> None:
+        if self.unit is not None:
+            return
+        bad = sf.invalid_mask(frame)
+        if bad.all():
+            return
+        med = float(np.median(frame[~bad]))
+        lo, hi = PLAUSIBLE_SCENE_DEGC
+        if not lo <= med <= hi:
+            raise FrameFileError(f"{self.path}: line/frame {no}: frame median {med:.2f} is not a plausible degC "
+                                 f"scene although the first frames are degC: the file mixes units; "
+                                 f"{_unit_hint(med)} for a file in one unit, or split it")
+
+    def chunk(self, frames: np.ndarray, first: int, last: int) -> None:
+        _check_unit(self.path, frames, self.unit, f" of lines/frames {first}-{last}")
 
 
 # ---- text files -----------------------------------------------------------------------------
@@ -144,6 +193,10 @@ class _Layout:
     cols: slice | None       # frame fields of a line in (a); None: the whole line (768 fields)
     width: int               # fields per line expected
     header_line: int | None  # 1-based line number of a header, or None
+    shape: tuple[int, int] = (sf.ROWS, sf.COLS)
+    tcol: int | None = None  # header-named time column (0-based field), or None
+    tname: str | None = None
+    tacol: int | None = None  # header-named ambient (Ta) column
 
 
 def _split(line: str, sep: str | None, decimal_comma: bool) -> list[str]:
@@ -177,19 +230,20 @@ def _is_number(tok: str) -> bool:
         return False
 
 
-def _header_columns(fields: list[str]) -> slice | None:
-    """The 768 pixel columns a header numbers (``P000..P767``, ``p1..p768``, ``0..767``), or None."""
+def _header_columns(fields: list[str], n: int = sf.PIXELS) -> slice | None:
+    """The ``n`` pixel columns a header numbers (``P000..P767``, ``p1..p768``, ``0..767``), or None."""
     nums = []
     for f in fields:
         m = _NUMBERED.match(f)
         nums.append((m["prefix"].lower(), int(m["n"])) if m else None)
-    for start in range(len(fields) - sf.PIXELS + 1):
+    for start in range(len(fields) - n + 1):
         first = nums[start]
         if first is None or first[1] not in (0, 1):
             continue
-        run = nums[start:start + sf.PIXELS]
-        if all(x is not None and x[0] == first[0] and x[1] == first[1] + i for i, x in enumerate(run)):
-            return slice(start, start + sf.PIXELS)
+        run = nums[start:start + n]
+        if all(x is not None and x[0] == first[0] and x[1] == first[1] + i for i, x in enumerate(run)) and (
+                start + n == len(fields) or nums[start + n] is None or nums[start + n][0] != first[0]):
+            return slice(start, start + n)
     return None
 
 
@@ -199,7 +253,17 @@ def _is_header(fields: list[str]) -> bool:
     return _header_columns(fields) is not None and len(fields) >= sf.PIXELS
 
 
-def _layout(path: Path, peek: list[tuple[int, str]], columns: tuple[int, int] | None) -> tuple[_Layout, list[str]]:
+def _named(fields: list[str], names) -> int | None:
+    low = [f.strip().strip('"').lower() for f in fields]
+    return next((i for i, h in enumerate(low) if h in names), None)
+
+
+def _sensor(shape) -> str:
+    return "MLX90640 32x24" if shape == (sf.ROWS, sf.COLS) else "MLX90641 16x12" if shape == (12, 16) else f"{shape}"
+
+
+def _layout(path: Path, peek: list[tuple[int, str]], columns: tuple[int, int] | None,
+            shapes=MLX90640_ONLY) -> tuple[_Layout, list[str]]:
     sep, dec = _choose_sep([ln for _, ln in peek])
     notes = []
     if dec:
@@ -210,22 +274,38 @@ def _layout(path: Path, peek: list[tuple[int, str]], columns: tuple[int, int] | 
     if not data:
         raise FrameFileError(f"{path}: no data lines")
     width = Counter(len(_split(ln, sep, dec)) for _, ln in data).most_common(1)[0][0]
+    extra = {}
+    if header is not None and len(first) == width:
+        tcol, tacol = _named(first, TIME_NAMES), _named(first, TA_NAMES)
+        extra = {"tcol": tcol, "tname": first[tcol].strip().strip('"').lower() if tcol is not None else None,
+                 "tacol": tacol}
     if columns is not None:
         a, b = columns
         if b > width:
             raise FrameFileError(f"{path}: --columns {a}-{b} but the lines have {width} fields")
         notes.append(f"frame = fields {a}-{b} of {width} (--columns)")
-        return _Layout(sep, dec, False, slice(a - 1, b), width, header), notes
+        return _Layout(sep, dec, False, slice(a - 1, b), width, header, **extra), notes
+    if header is not None:
+        for n, shape in SHAPES.items():
+            cols = _header_columns(first, n)
+            if cols is None:
+                continue
+            named = f"{first[cols.start].strip()}..{first[cols.stop - 1].strip()}"
+            if len(first) != width:   # e.g. an MLX90641 header over MLX90640 rows: never wrong frames
+                raise FrameFileError(f"{path}: the header has {len(first)} fields ({n} pixels {named}: "
+                                     f"{_sensor(shape)}) but the lines have {width}: header and data do not "
+                                     f"match (another sensor's header?)")
+            if shape not in shapes:
+                raise FrameFileError(f"{path}: the header names {n} pixels ({named}): {_sensor(shape)} frames; "
+                                     f"a dataset sample is 32x24 (`tinyheat import-session` reads them as a "
+                                     f"session)")
+            if width != n:
+                notes.append(f"frame = fields {cols.start + 1}-{cols.stop} of {width}, named {named} by the header")
+            return _Layout(sep, dec, False, cols, width, header, shape, **extra), notes
     if width == sf.COLS:
         return _Layout(sep, dec, True, None, width, header), notes
     if width == sf.PIXELS:
         return _Layout(sep, dec, False, None, width, header), notes
-    if width > sf.PIXELS and header is not None:
-        cols = _header_columns(first)
-        if cols is not None and len(first) == width:
-            notes.append(f"frame = fields {cols.start + 1}-{cols.stop} of {width}, named "
-                         f"{first[cols.start].strip()}..{first[cols.stop - 1].strip()} by the header")
-            return _Layout(sep, dec, False, cols, width, header), notes
     line = data[0][0]
     if width > sf.PIXELS:
         hint = (f"; if the frame is fields A..A+767 pass --columns A-B (e.g. --columns 1-768 or "
@@ -249,36 +329,59 @@ def _values(fields: list[str], cols: slice | None) -> list[float] | str:
         return f"field {col} ({sel[bad].strip()[:20]!r}) is not a number"
 
 
-def _text_items(path: Path, columns, unit) -> Iterator[tuple[int, np.ndarray | None, str | None, list[str]]]:
-    """(line, frame or None, skip reason, notes) per frame of a text file, streamed."""
+def _float_or_nan(text: str) -> float:
     try:
-        f = open(path, encoding="utf-8", errors="replace")
+        v = float(text)
+    except ValueError:
+        return float("nan")
+    return v if np.isfinite(v) else float("nan")
+
+
+def _open_text(path: Path):
+    """Text lines of ``path``: UTF-8 with or without a BOM (Excel), Latin-1 bytes kept as characters."""
+    try:
+        return open(path, encoding="utf-8-sig", errors="replace")
     except OSError as e:
         raise FrameFileError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def _text_items(path: Path, columns, unit, shapes=MLX90640_ONLY, layout_out: list | None = None):
+    """(line, frame or None, skip reason, notes, (time text, Ta degC)) per frame of a text file, streamed."""
+    f = _open_text(path)
     with f:
-        numbered = ((no, ln) for no, ln in enumerate(f, start=1) if ln.strip())
-        peek = []
-        for item in numbered:
-            peek.append(item)
-            if len(peek) >= PEEK_LINES:
-                break
+        try:
+            numbered = ((no, ln) for no, ln in enumerate(f, start=1) if ln.strip())
+            peek = []
+            for item in numbered:
+                peek.append(item)
+                if len(peek) >= PEEK_LINES:
+                    break
+        except OSError as e:
+            raise FrameFileError(f"{path}: cannot read ({e.strerror or e})") from None
         if not peek:
             raise FrameFileError(f"{path}: no data lines")
-        lay, notes = _layout(path, peek, columns)
+        lay, notes = _layout(path, peek, columns, shapes)
+        if layout_out is not None:
+            layout_out.append(lay)
         lines = chain(peek, numbered)
         if lay.header_line is not None:
             next(lines)
         if not lay.grid:
+            nfields = lay.width
             for no, ln in lines:
                 fields = _split(ln, lay.sep, lay.decimal_comma)
-                if len(fields) != lay.width:
-                    yield no, None, f"{len(fields)} values, expected {lay.width} (the count of the other lines)", notes
+                if len(fields) != nfields:
+                    cut = " (a cut line?)" if len(fields) < nfields else ""
+                    yield no, None, f"{len(fields)} values, expected {nfields} (the count of the other lines){cut}", \
+                        notes, None
                     continue
                 vals = _values(fields, lay.cols)
                 if isinstance(vals, str):
-                    yield no, None, vals, notes
+                    yield no, None, vals, notes, None
                     continue
-                yield no, to_degc(np.asarray(vals, np.float32).reshape(sf.ROWS, sf.COLS), unit or "C"), None, notes
+                extra = (fields[lay.tcol].strip().strip('"') if lay.tcol is not None else None,
+                         _float_or_nan(fields[lay.tacol]) if lay.tacol is not None else float("nan"))
+                yield no, to_degc(np.asarray(vals, np.float32).reshape(lay.shape), unit or "C"), None, notes, extra
             return
         block: list[tuple[int, list[str]]] = []
 
@@ -299,11 +402,11 @@ def _text_items(path: Path, columns, unit) -> Iterator[tuple[int, np.ndarray | N
             block.append((no, _split(ln, lay.sep, lay.decimal_comma)))
             if len(block) == sf.ROWS:
                 first, frame, why, at = finish(block)
-                yield (at if why else first), frame, why, notes
+                yield (at if why else first), frame, why, notes, (None, float("nan"))
                 block = []
         if block:
             first, frame, why, at = finish(block)
-            yield (at if why else first), frame, why, notes
+            yield (at if why else first), frame, why, notes, (None, float("nan"))
 
 
 # ---- .npz ----------------------------------------------------------------------------------
@@ -347,19 +450,27 @@ def _check_options(unit: str | None, columns: tuple[int, int] | None) -> None:
 
 
 def iter_frames(path: str | Path, *, unit: str | None = None, columns: tuple[int, int] | None = None,
-                chunk: int = CHUNK_FRAMES) -> Iterator[Frames]:
+                chunk: int = CHUNK_FRAMES, shapes=MLX90640_ONLY) -> Iterator[Frames]:
     """Stream the frames of ``path`` as :class:`Frames` chunks of up to ``chunk`` frames (degC).
 
-    ``unit``: ``"C"``, ``"K"``, ``"F"`` or None (degC, refused when implausible: see the module
-    docstring); ``columns``: 1-based (first, last) fields of the frame in a one-frame-per-line
-    file. Memory is bounded by ``chunk`` for text files (an ``.npz`` is loaded whole). Raises
-    FrameFileError when the file as a whole cannot be read or its unit is implausible (before
-    the first chunk is yielded); ValueError for bad ``unit`` / ``columns``.
+    The one reader of frame files: ``import-frames`` and ``import-session`` (and through it the
+    heat maps and the benchmark loaders) all use it. ``unit``: ``"C"``, ``"K"``, ``"F"`` or None
+    (degC, refused when implausible or ambiguous: see the module docstring; checked on the first
+    frames, then on every frame and every chunk); ``columns``: 1-based (first, last) fields of the
+    frame in a one-frame-per-line file; ``shapes``: frame shapes accepted ((24, 32) for a dataset;
+    sessions also take the MLX90641's (12, 16), named by a ``p000..p191`` header). A header-named
+    time column is passed on as text (``Frames.t_text``) and a Ta column as degC (empty cell: NaN).
+    Memory is bounded by ``chunk`` for text files (an ``.npz`` is loaded whole). Raises
+    FrameFileError when the file cannot be read or its unit is implausible (a mid-file error
+    comes after the chunks before it were yielded); ValueError for bad ``unit`` / ``columns``.
     """
     _check_options(unit, columns)
     path = Path(path)
     if not path.is_file():
-        raise FrameFileError(f"{path}: no such file")
+        hint = (" (a session folder: `tinyheat play`/`people`/`heatmap` read it directly)"
+                if path.is_dir() and (path / "zarr.json").exists() else "")
+        raise FrameFileError(f"{path}: no such file{hint}")
+    guard = _UnitGuard(path, unit)
     if path.suffix.lower() == ".npz":
         if columns is not None:
             raise FrameFileError(f"{path}: --columns applies to text files, not .npz")
@@ -375,38 +486,59 @@ def iter_frames(path: str | Path, *, unit: str | None = None, columns: tuple[int
                 if why:
                     fr.skipped.append((i + 1, why))
                 else:
+                    guard.frame(i + 1, raw[i])
                     keep.append(i)
+            guard.chunk(raw[keep], s + 1, min(s + chunk, len(raw)))
             fr.frames, fr.where = raw[keep], [i + 1 for i in keep]
             fr.t_ms = None if t_ms is None else t_ms[keep]
             fr.ta_degC = None if ta is None else ta[keep]
             yield fr
         return
-    items = _text_items(path, columns, unit)
+    lay: list[_Layout] = []
+    items = _text_items(path, columns, unit, shapes, lay)
     head = []
     for item in items:            # decide the unit on the first frames, before anything is yielded
         head.append(item)
-        if sum(fr is not None for _, fr, _, _ in head) >= PEEK_LINES:
+        if sum(fr is not None for _, fr, _, _, _ in head) >= PEEK_LINES:
             break
-    good = [fr for _, fr, _, _ in head if fr is not None and frame_problem(fr) is None]
-    _check_unit(path, np.stack(good) if good else np.zeros((0, sf.ROWS, sf.COLS), np.float32), unit)
+    good = [fr for _, fr, _, _, _ in head if fr is not None and frame_problem(fr) is None]
+    shape = lay[0].shape if lay else (sf.ROWS, sf.COLS)
+    _check_unit(path, np.stack(good) if good else np.zeros((0, *shape), np.float32), unit)
     notes = list(head[0][3]) if head else []
     if unit in ("K", "F"):
         notes.append(f"values converted from {'kelvin' if unit == 'K' else 'Fahrenheit'} to degC")
-    frames, where, skipped = [], [], []
-    for no, frame, why, _ in chain(head, items):
-        if frame is not None:
-            why = frame_problem(frame)
-        if why:
-            skipped.append((no, why))
-        else:
+    has_t = bool(lay) and lay[0].tcol is not None
+    has_ta = bool(lay) and lay[0].tacol is not None
+    frames, where, skipped, t_text, ta = [], [], [], [], []
+
+    def emit():
+        fr = Frames(np.stack(frames) if frames else np.zeros((0, *shape), np.float32), where, skipped=skipped,
+                    notes=notes, t_text=t_text if has_t else None,
+                    time_column=lay[0].tname if has_t else None,
+                    ta_degC=np.asarray(ta, np.float32) if has_ta else None)
+        if frames:
+            guard.chunk(fr.frames, where[0], where[-1])
+        return fr
+
+    try:
+        for no, frame, why, _, extra in chain(head, items):
+            if frame is not None:
+                why = frame_problem(frame)
+            if why:
+                skipped.append((no, why))
+                continue
+            guard.frame(no, frame)
             frames.append(frame)
             where.append(no)
-        if len(frames) >= chunk:
-            yield Frames(np.stack(frames), where, skipped=skipped, notes=notes)
-            frames, where, skipped, notes = [], [], [], []
+            t_text.append(extra[0])
+            ta.append(extra[1])
+            if len(frames) >= chunk:
+                yield emit()
+                frames, where, skipped, notes, t_text, ta = [], [], [], [], [], []
+    except OSError as e:
+        raise FrameFileError(f"{path}: cannot read ({e.strerror or e})") from None
     if frames or skipped or notes or not head:
-        yield Frames(np.stack(frames) if frames else np.zeros((0, sf.ROWS, sf.COLS), np.float32), where,
-                     skipped=skipped, notes=notes)
+        yield emit()
 
 
 def load_frames(path: str | Path, *, unit: str | None = None, columns: tuple[int, int] | None = None) -> Frames:
@@ -484,7 +616,11 @@ def import_frames(paths, label: str, dataset: str | Path, *, progress: bool = Fa
     """
     sf.check_label(label)
     _check_options(unit, columns)
-    store = DatasetStore(dataset)
+    with DatasetStore(dataset) as store:
+        return _import_into(store, paths, label, unit, columns, progress, open_frames)
+
+
+def _import_into(store: DatasetStore, paths, label: str, unit, columns, progress: bool, open_frames=None) -> ImportReport:
     report = ImportReport(repairs=list(store.repairs))
     for p in paths:
         p = Path(p)
@@ -520,6 +656,10 @@ def format_report(report: ImportReport, label: str, dataset: Path) -> str:
     lines = [f"{label}: added {report.added}, duplicates {report.duplicates} -> {dataset}"]
     lines += [f"  repaired: {r}" for r in report.repairs]
     for f in report.files:
+        if f.error and (f.added or f.duplicates):   # a mid-file error: what came before it is kept
+            lines.append(f"  {f.path}: stopped: {f.error}; the {len(f.added) + f.duplicates} frames before it "
+                         f"were kept (added {len(f.added)}, duplicates {f.duplicates})")
+            continue
         if f.error:
             lines.append(f"  {f.path}: not imported: {f.error}")
             continue

@@ -99,6 +99,7 @@ def capture_cmd(port, label, count, dataset, every_ms, device_save):
     finally:
         bar.close()
         client.close()
+        store.close()
     click.echo(f"stored {len(res.rows)} samples of {label} in {dataset} "
                f"({res.duplicates} duplicate frames skipped); {_summary(client)}")
 
@@ -117,6 +118,8 @@ def record_cmd(port, out, max_frames, seconds):
     from .client import LinkError
     from .recording import RecordingWriter
 
+    if os.path.lexists(out):  # before the device is touched; record has no --force
+        raise click.ClickException(f"{out} already exists; choose another --out (record never replaces a recording)")
     client = _connect(port)
     h = client.hello
     meta = {"port": port, "fw_version": h.fw_version, "session": f"{h.session:08x}", "rate_code": h.rate_code,

@@ -13,7 +13,7 @@ gives ``start``. Nothing is guessed: a missing value is a :class:`RecordingError
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +110,9 @@ def load_recording(path: str | Path, *, fps: float | None = None, start: datetim
     t_ms = np.asarray(s.t_ms, np.int64)
     if (t_ms < 0).any() or (s.meta or {}).get("t_ms_unknown"):  # -1 = unknown (SESSION.md section 1)
         if fps is None:
-            raise RecordingError(f"{path}: frames have no time stamps; give --fps")
+            k = int((t_ms < 0).sum())
+            some = f"{k} of {len(t_ms)} frames have" if 0 < k < len(t_ms) else "frames have"
+            raise RecordingError(f"{path}: {some} no time stamps; give --fps")
         t_ms = np.round(np.arange(len(t_ms)) * 1000.0 / fps).astype(np.int64)
     start = start or s.start or _file_start(path, s)
     if start is None:
@@ -119,6 +121,12 @@ def load_recording(path: str | Path, *, fps: float | None = None, start: datetim
         raise RecordingError(f"{path}: no frames")
     if np.any(np.diff(t_ms) < 0):
         raise RecordingError(f"{path}: time stamps go backwards at frame {int(np.argmax(np.diff(t_ms) < 0)) + 1}")
+    try:  # heat maps round to months and years: keep a year of room before datetime.max (year 9999)
+        start + timedelta(milliseconds=int(t_ms[-1] - t_ms[0])) + timedelta(days=366)
+    except OverflowError:
+        raise RecordingError(f"{path}: start {start.isoformat()} is too close to year 10000 for its "
+                             f"{(t_ms[-1] - t_ms[0]) / 1000:g} s (times must end before year 9999); check the "
+                             f"time stamps or give --start") from None
     ta = None if s.ta_degC is None else np.asarray(s.ta_degC, np.float32)
     return Recording(_clean(s.frames), t_ms - t_ms[0], start, ta,
                      {"source": str(path), "session_meta": dict(s.meta or {})})

@@ -6,6 +6,7 @@ the top (the sample format's orientation). Zones file: CSV with header ``name,x0
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +54,19 @@ def read_zones(path: str | Path) -> list[Zone]:
     """Zones CSV (``name,x0,y0,x1,y1``) -> zones. Raises ZoneError naming the bad line."""
     path = Path(path)
     try:
-        rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
+        data = path.read_bytes()
     except OSError as e:
         raise ZoneError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:  # UTF-8 (with or without Excel's BOM), else Windows-1252, what Excel saves "CSV" as on Windows
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as e:
+            line = data.count(b"\n", 0, e.start) + 1
+            raise ZoneError(f"{path}: line {line}: not UTF-8 or Windows-1252 text "
+                            f"(byte 0x{data[e.start]:02x}); save it as UTF-8") from None
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     out, seen = [], set()
     for no, r in enumerate(rows, start=2):
         try:

@@ -61,38 +61,53 @@ def people_cmd(session, out, reference, delta_k, gate_px, overlay, overlay_frame
                       progress=lambda it: tqdm(it, unit="frame", leave=False, desc="people"))
     t_find = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
-    res.table.to_csv(out / "tracks.csv", index=False, float_format="%.3f")
-    plot_series(res.table, s.t_ms, res.ref, res.reference, out / "series.png", title=str(session.name))
-    summary = {"session": str(session), "frames": int(len(frames)), "resolution": list(frames.shape[1:]),
-               "tracks": int(len(res.tracks)), "reference": list(res.reference) if res.reference else None,
-               "reference_source": res.reference_source, "static_pixels": int(res.static.sum()),
-               "detections": int(sum(len(d) for d in res.detections)), "seconds_find": round(t_find, 3),
-               "outliers_marked": int(res.table["p95_outlier"].sum()) if len(res.table) else 0,
-               "per_track": [{"track": int(k), "frames": int(len(g)), "first_frame": int(g.frame.min()),
-                              "last_frame": int(g.frame.max()), "p95_median_degC": round(float(g.t_p95.median()), 3),
-                              "p95_corrected_median_degC": round(float(g.p95_corrected.median()), 3)}
-                             for k, g in res.table.groupby("track")]}
-    truth_path = truth or (session / "ground_truth.csv" if session.is_dir() else None)
-    if truth_path is not None and truth_path.is_file():
-        import pandas as pd
+    # Outputs go to a hidden folder inside --out and are moved into place at the end: an interrupted
+    # run leaves no partial set that would make the re-run refuse (the re-run removes the folder).
+    import os
+    import shutil
 
-        from .evaluate import evaluate
+    from ..atomic import remove_stale, temp_sibling
 
-        gt = pd.read_csv(truth_path).to_dict("records")
-        acc = evaluate(res.table, gt, len(frames), frames.shape[1:])
-        (out / "accuracy.json").write_text(json.dumps(acc, indent=1))
-        summary["accuracy"] = acc
-        click.echo("accuracy: " + ", ".join(f"{k} {acc[k]:.3f}" for k in ("precision", "recall", "mota", "idf1"))
-                   + f", id switches {int(acc['num_switches'])}")
-    if overlay:
-        from ..session.replay import render
+    remove_stale(out / "people")
+    tmp = temp_sibling(out / "people")
+    tmp.mkdir()
+    try:
+        res.table.to_csv(tmp / "tracks.csv", index=False, float_format="%.3f")
+        plot_series(res.table, s.t_ms, res.ref, res.reference, tmp / "series.png", title=str(session.name))
+        summary = {"session": str(session), "frames": int(len(frames)), "resolution": list(frames.shape[1:]),
+                   "tracks": int(len(res.tracks)), "reference": list(res.reference) if res.reference else None,
+                   "reference_source": res.reference_source, "static_pixels": int(res.static.sum()),
+                   "detections": int(sum(len(d) for d in res.detections)), "seconds_find": round(t_find, 3),
+                   "outliers_marked": int(res.table["p95_outlier"].sum()) if len(res.table) else 0,
+                   "per_track": [{"track": int(k), "frames": int(len(g)), "first_frame": int(g.frame.min()),
+                                  "last_frame": int(g.frame.max()), "p95_median_degC": round(float(g.t_p95.median()), 3),
+                                  "p95_corrected_median_degC": round(float(g.p95_corrected.median()), 3)}
+                                 for k, g in res.table.groupby("track")]}
+        truth_path = truth or (session / "ground_truth.csv" if session.is_dir() else None)
+        if truth_path is not None and truth_path.is_file():
+            import pandas as pd
 
-        step = max(1, int(np.ceil(len(frames) / overlay_frames)))
-        t1 = time.perf_counter()
-        render(s, out / "overlay.gif", tracks=res.table, step=step,
-               progress=lambda it: tqdm(it, unit="frame", leave=False, desc="overlay"))
-        summary["seconds_overlay"] = round(time.perf_counter() - t1, 3)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+            from .evaluate import evaluate
+
+            gt = pd.read_csv(truth_path).to_dict("records")
+            acc = evaluate(res.table, gt, len(frames), frames.shape[1:])
+            (tmp / "accuracy.json").write_text(json.dumps(acc, indent=1))
+            summary["accuracy"] = acc
+            click.echo("accuracy: " + ", ".join(f"{k} {acc[k]:.3f}" for k in ("precision", "recall", "mota", "idf1"))
+                       + f", id switches {int(acc['num_switches'])}")
+        if overlay:
+            from ..session.replay import render
+
+            step = max(1, int(np.ceil(len(frames) / overlay_frames)))
+            t1 = time.perf_counter()
+            render(s, tmp / "overlay.gif", tracks=res.table, step=step,
+                   progress=lambda it: tqdm(it, unit="frame", leave=False, desc="overlay"))
+            summary["seconds_overlay"] = round(time.perf_counter() - t1, 3)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
+        for name in os.listdir(tmp):
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     where = ",".join(map(str, res.reference)) if res.reference else ""
     click.echo(f"{len(res.tracks)} tracks in {len(frames)} frames ({t_find:.1f} s); drift reference "
                f"x0,y0,x1,y1 {where} ({res.reference_source})" if where else

@@ -25,33 +25,66 @@ def _shape(text: str | None) -> tuple[int, int] | None:
 @click.command("import-session")
 @click.argument("src", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="Session folder to write (NAME.zarr).")
-@click.option("--kind", type=click.Choice(["auto", "npz", "csv", "frames", "flir"]), default="auto", show_default=True,
-              help="Input format (auto: by suffix and header).")
+@click.option("--kind", type=click.Choice(["auto", "npz", "text", "csv", "frames", "flir"]), default="auto",
+              show_default=True, help="Input format (auto: by suffix; text, csv and frames are one reader).")
 @click.option("--period-ms", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Frame period for files without times (frames kind).")
+              help="Frame period, ms: for files without times, or replacing the file's times.")
+@click.option("--unit", type=click.Choice(["C", "K", "F"], case_sensitive=False), default=None,
+              help="Unit of text values: C, K or F. Default degC; implausible or ambiguous files are refused.")
 @click.option("--emissivity", type=click.FloatRange(0.01, 1.0), default=None, help="FLIR: override the camera's emissivity.")
 @click.option("--reflected", "reflected_degC", type=float, default=None, help="FLIR: reflected apparent temperature, degC.")
 @click.option("--distance", "distance_m", type=click.FloatRange(min=0), default=None, help="FLIR: object distance, m.")
 @click.option("--downsample", default=None, help="Area-average frames to HxW, e.g. 24x32 (MLX90640 size).")
 @click.option("--force", is_flag=True, help="Replace an existing session at --out.")
-def import_session_cmd(src, out, kind, period_ms, emissivity, reflected_degC, distance_m, downsample, force):
+def import_session_cmd(src, out, kind, period_ms, unit, emissivity, reflected_degC, distance_m, downsample, force):
     """Import SRC (a tinyheat .npz recording, a Time/P000.. CSV, any import-frames file, or a FLIR
-    .seq/.fff/radiometric JPEG) into a session folder (datasets/SESSION.md)."""
-    from .importers import downsample as down
-    from .importers import import_any
+    .seq/.fff/radiometric JPEG) into a session folder (datasets/SESSION.md).
+
+    Text files are streamed (memory does not grow with the file) through the import-frames reader.
+    The session is written into a hidden sibling of OUT and renamed at the end: an interrupted
+    import leaves nothing under OUT, and its re-run starts again."""
+    from ..atomic import atomic_output
+    from .importers import TextImport, downsample_frames, open_import
+    from .store import Session, SessionWriter, _jsonable
 
     shape = _shape(downsample)
     ensure_new_file(out, force)
     try:
-        s = import_any(src, kind, period_ms=period_ms, emissivity=emissivity, reflected_degC=reflected_degC,
-                       distance_m=distance_m)
-        if shape:
-            s = down(s, shape)
-        s.write(out, force=force)
+        source = open_import(src, kind, period_ms=period_ms, unit=unit.upper() if unit else None,
+                             emissivity=emissivity, reflected_degC=reflected_degC, distance_m=distance_m)
+        if isinstance(source, Session):
+            chunks, meta, start, eeprom = [(source.frames, source.t_ms, source.ta_degC)], source.meta, source.start, \
+                source.eeprom
+        else:
+            chunks, meta, start, eeprom = source, source.meta, None, None
+        with atomic_output(out, force=force) as tmp:
+            w = SessionWriter(tmp, meta=meta, start=start, eeprom=eeprom)
+            size = None
+            for f, t, ta in chunks:
+                size = f.shape[1:]
+                if shape:
+                    f, method = downsample_frames(f, shape)
+                    w.meta.update({"downsampled_from": list(size), "downsample_method": method})
+                w.append(f, t, ta)
+            if w.count == 0:
+                why = (f" ({len(source.skipped)} lines skipped, first: line {source.skipped[0][0]}: "
+                       f"{source.skipped[0][1]})" if isinstance(source, TextImport) and source.skipped else "")
+                raise SessionError(f"{src}: no valid frames{why}; nothing written")
+            if isinstance(source, TextImport):
+                w.meta.update(_jsonable(source.meta))
+                w.set_start(source.start)
+            w.close()
+            n, (h, wd) = w.count, w.resolution
     except SessionError as e:
         raise click.ClickException(str(e)) from None
-    h, w = s.frames.shape[1:]
-    click.echo(f"wrote {len(s)} frames ({h}x{w}) from {src} to {out}")
+    click.echo(f"wrote {n} frames ({h}x{wd}) from {src} to {out}")
+    if isinstance(source, TextImport):
+        for note in dict.fromkeys(source.notes):
+            click.echo(f"  note: {note}")
+        for no, why in source.skipped[:20]:
+            click.echo(f"  skipped {src}:{no}: {why}")
+        if len(source.skipped) > 20:
+            click.echo(f"  ... and {len(source.skipped) - 20} more skipped")
 
 
 @click.command("play")
@@ -85,8 +118,11 @@ def play_cmd(session, out, fps, start, stop, step, tracks, vmin, vmax, force):
         ensure_new_file(out, force)
         from tqdm import tqdm
 
-        n = render(s, out, fps=fps, tracks=tab, start=start, stop=stop, step=step, vmin=vmin, vmax=vmax,
-                   progress=lambda it: tqdm(it, unit="frame", leave=False))
+        from ..atomic import atomic_output
+
+        with atomic_output(out, force=force) as tmp:  # an interrupted render leaves no half file at --out
+            n = render(s, tmp, fps=fps, tracks=tab, start=start, stop=stop, step=step, vmin=vmin, vmax=vmax,
+                       progress=lambda it: tqdm(it, unit="frame", leave=False))
     except (SessionError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {n} frames to {out}")
@@ -126,10 +162,14 @@ def sim_session_cmd(out, seed, seconds, people, camera_drift, room_drift, force)
     ensure_new_file(out, force)
     sim = simulate_session(default_scene(seed, seconds, people, camera_drift_k=camera_drift,
                                          room_drift_k=room_drift), seed=seed)
+    from ..atomic import atomic_output
+
     try:
-        with SessionWriter(out, meta=sim.meta, start=datetime(2026, 1, 1, tzinfo=timezone.utc), force=force) as w:
+        with atomic_output(out, force=force) as tmp:  # written whole or not at all
+            w = SessionWriter(tmp, meta=sim.meta, start=datetime(2026, 1, 1, tzinfo=timezone.utc))
             w.append(sim.frames, sim.t_ms, sim.ta_degC)
+            w.close()
+            pd.DataFrame(sim.truth).to_csv(tmp / "ground_truth.csv", index=False, float_format="%.4f")
     except SessionError as e:
         raise click.ClickException(str(e)) from None
-    pd.DataFrame(sim.truth).to_csv(out / "ground_truth.csv", index=False, float_format="%.4f")
     click.echo(f"wrote {len(sim.frames)} frames with {people} people to {out}")

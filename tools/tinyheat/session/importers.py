@@ -19,8 +19,6 @@ cannot read. :func:`import_any` picks the importer from the file's suffix and fi
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from datetime import datetime, timezone
@@ -53,6 +51,7 @@ def from_npz(path: str | Path) -> Session:
             if "frames" not in z.files:
                 raise SessionError(f"{path}: no 'frames' array (has {sorted(z.files)})")
             frames = np.asarray(z["frames"], dtype=np.float32)
+            frames = np.where(np.isinf(frames), np.float32(np.nan), frames)  # invalid pixel = NaN, never inf
             if frames.ndim == 2 and frames.shape[1] in SHAPES:
                 frames = frames.reshape(-1, *SHAPES[frames.shape[1]])
             n = len(frames)
@@ -82,97 +81,173 @@ def from_npz(path: str | Path) -> Session:
     return Session(frames, t_rel, start=_utc(meta.get("started_utc")), ta_degC=ta, meta=out_meta)
 
 
-def _time_column(values: list[str]) -> tuple[np.ndarray, datetime | None]:
-    """Parse a time column: wall-clock timestamps (ISO-like) or seconds. Returns (t_ms from the
-    first, start datetime or None)."""
-    try:
-        secs = np.array([float(v) for v in values])
-        return np.round((secs - secs[0]) * 1000).astype(np.int64), None
-    except ValueError:
-        pass
-    stamps = []
-    for v in values:
+class _Clock:
+    """Frame times (ms since the first frame) from a header-named time column, streamed chunk by chunk.
+
+    Numbers are seconds (milliseconds for ``t_ms``/``millis``/``ms``); otherwise ISO 8601 time
+    stamps: with a zone (zones may differ between lines: each is converted to UTC) or all without
+    one (a wall clock of unknown zone: the session gets no ``start``, ``meta.wall_clock_local``
+    keeps the first). A time before the first frame's is an error naming the line (a local clock
+    at a daylight-saving change goes back an hour); ``period_ms`` replaces the file's times.
+    """
+
+    def __init__(self, path: Path, column: str | None, period_ms: float | None, meta: dict):
+        self.path, self.column, self.period_ms, self.meta = path, column, period_ms, meta
+        self.kind: str | None = None   # "num" | "aware" | "naive"
+        self.t0 = None
+        self.start: datetime | None = None
+        self.n = 0
+        self.empty = 0
+        if period_ms:
+            meta["refresh_hz"] = round(1000.0 / period_ms, 3)
+            meta["t_ms_assumed"] = True
+            if column:
+                meta["t_ms_replaced"] = f"column {column} ignored: --period-ms {period_ms:g}"
+        elif not column:
+            meta["t_ms_unknown"] = True
+
+    def _parse(self, text: str, no: int):
+        if self.kind in (None, "num"):
+            try:
+                v = float(text)
+            except ValueError:
+                if self.kind == "num":
+                    raise SessionError(f"{self.path}: line {no}: time {text[:40]!r} is not a number like the "
+                                       f"lines before") from None
+            else:
+                if not math.isfinite(v):
+                    return None
+                self.kind = "num"
+                return v * (1.0 if self.column in ("t_ms", "millis", "ms") else 1000.0)
         try:
-            stamps.append(datetime.fromisoformat(v.strip()))
+            d = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise SessionError(f"time value {v!r} is neither seconds nor a timestamp") from None
-    t0 = stamps[0]
-    t = np.array([round((s - t0).total_seconds() * 1000) for s in stamps], dtype=np.int64)
-    start = t0 if t0.tzinfo else None  # naive local time: wall clock of an unknown zone
-    return t, (start.astimezone(timezone.utc) if start else None)
+            raise SessionError(f"{self.path}: line {no}: time {text[:40]!r} is neither seconds nor an ISO 8601 "
+                               f"time stamp (e.g. 2026-01-31 08:00:00.250, years 1-9999)") from None
+        kind = "aware" if d.tzinfo else "naive"
+        if self.kind is None:
+            self.kind = kind
+        elif kind != self.kind:
+            raise SessionError(f"{self.path}: line {no}: time {text[:40]!r} "
+                               f"{'has a time zone' if d.tzinfo else 'has no time zone'} but the first "
+                               f"{'does not' if d.tzinfo else 'does'}: times of unknown zone cannot be placed "
+                               f"next to UTC ones; give every time a zone (e.g. +01:00) or none")
+        return d
+
+    def convert(self, texts: list[str | None] | None, where: list[int]) -> np.ndarray:
+        k = len(where)
+        if self.period_ms:
+            t = np.round((self.n + np.arange(k)) * self.period_ms).astype(np.int64)
+            self.n += k
+            return t
+        self.n += k
+        if texts is None:
+            return np.full(k, -1, np.int64)
+        out = np.full(k, -1, np.int64)
+        for i, (text, no) in enumerate(zip(texts, where)):
+            if not text:
+                self.empty += 1
+                continue
+            v = self._parse(text, no)
+            if v is None:
+                self.empty += 1
+                continue
+            if self.t0 is None:
+                self.t0 = v
+                if isinstance(v, datetime):
+                    if v.tzinfo:
+                        self.start = v.astimezone(timezone.utc)
+                    else:
+                        self.meta["wall_clock_local"] = text  # time zone not recorded by the tool
+            dt = (v - self.t0).total_seconds() * 1000.0 if isinstance(v, datetime) else v - self.t0
+            if dt < 0:
+                hint = (" (a local clock without a zone going back at a daylight-saving change?)"
+                        if self.kind == "naive" else "")
+                raise SessionError(f"{self.path}: line {no}: time {text[:40]!r} is {-dt / 1000:.3f} s before the "
+                                   f"first frame's{hint}; fix the times, or replace them with --period-ms")
+            out[i] = round(dt)
+        if self.empty:
+            self.meta["t_ms_missing_frames"] = self.empty
+        return out
 
 
-def from_time_csv(path: str | Path) -> Session:
+class TextImport:
+    """A frame text file (anything ``tinyheat import-frames`` reads, plus header-named time, Ta and
+    MLX90641 ``p000..p191`` columns) streamed into a session: iterate it for ``(frames (k, H, W)
+    float32 degC, t_ms (k,) int64, ta_degC (k,) float32)`` chunks; afterwards ``meta``, ``start``,
+    ``skipped`` ((line, reason) of every line not imported) and ``notes`` describe the file.
+
+    The reader is :func:`tinyheat.ingest.frames.iter_frames` (one reader for every importer: the
+    same separator, decimal comma, BOM, unit, geometry, NaN/inf and cut-line rules). Memory is
+    bounded by one chunk. Raises SessionError (one line) while iterating.
+    """
+
+    def __init__(self, path: str | Path, *, unit: str | None = None, period_ms: float | None = None,
+                 columns: tuple[int, int] | None = None):
+        self.path = Path(path)
+        self.unit, self.period_ms, self.columns = unit, period_ms, columns
+        self.meta: dict = {"sensor": None, "source": f"text {self.path.name}"}
+        self.start: datetime | None = None
+        self.skipped: list[tuple[int, str]] = []
+        self.notes: list[str] = []
+
+    def __iter__(self):
+        from ..ingest.frames import SHAPES, FrameFileError, iter_frames
+
+        clock = None
+        diffs: list[np.ndarray] = []
+        try:
+            for fr in iter_frames(self.path, unit=self.unit, columns=self.columns, shapes=tuple(SHAPES.values())):
+                self.skipped += fr.skipped
+                self.notes += fr.notes
+                if clock is None:
+                    clock = _Clock(self.path, fr.time_column, self.period_ms, self.meta)
+                if not len(fr.frames):
+                    continue
+                if self.meta["sensor"] is None:
+                    self.meta["sensor"] = "MLX90640" if fr.frames.shape[1:] == (24, 32) else "MLX90641"
+                t = clock.convert(fr.t_text, fr.where) if fr.t_ms is None else np.asarray(fr.t_ms, np.int64)
+                if sum(len(d) for d in diffs) < 4096:
+                    diffs.append(np.diff(t[t >= 0]))
+                ta = fr.ta_degC if fr.ta_degC is not None else np.full(len(fr.frames), np.nan, np.float32)
+                yield np.where(np.isfinite(fr.frames), fr.frames, np.nan).astype(np.float32), t, ta
+        except FrameFileError as e:
+            raise SessionError(str(e)) from None
+        if clock is not None:
+            self.start = clock.start
+        d = np.concatenate(diffs) if diffs else np.zeros(0)
+        if d.size and np.median(d) > 0 and not self.period_ms:
+            self.meta["refresh_hz"] = round(1000.0 / float(np.median(d)), 3)
+        self.meta["skipped_lines"] = [[int(no), why] for no, why in self.skipped[:1000]]
+        if len(self.skipped) > 1000:
+            self.meta["skipped_lines_total"] = len(self.skipped)
+        if self.notes:
+            self.meta["read_notes"] = list(dict.fromkeys(self.notes))
+
+    def session(self) -> Session:
+        """Every chunk in memory as one :class:`Session`."""
+        parts = list(self)
+        if not parts:
+            raise SessionError(f"{self.path}: no valid frames"
+                               + (f" ({len(self.skipped)} lines skipped, first: line {self.skipped[0][0]}: "
+                                  f"{self.skipped[0][1]})" if self.skipped else ""))
+        f, t, ta = (np.concatenate(x) for x in zip(*parts))
+        return Session(f, t, start=self.start, ta_degC=ta, meta=self.meta)
+
+
+def from_time_csv(path: str | Path, *, unit: str | None = None) -> Session:
     """A CSV with a header naming a time column (``Time``, ``t_s``, ``timestamp``...), optional
     ``ambient_degC``/``Ta`` column and pixel columns ``P000..`` / ``p000..`` (768 -> 24x32,
-    192 -> 12x16, row-major). Raises SessionError if the header has no pixel columns."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="strict")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SessionError(f"{path}: cannot read ({e})") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise SessionError(f"{path}: empty file")
-    header = [h.strip() for h in rows[0]]
-    lower = [h.lower() for h in header]
-    pix = [i for i, h in enumerate(lower) if len(h) > 1 and h[0] == "p" and h[1:].isdigit()]
-    if len(pix) not in SHAPES:
-        raise SessionError(f"{path}: header has {len(pix)} pixel columns P000..; expected 768 or 192")
-    tcol = next((i for i, h in enumerate(lower) if h in ("time", "t_s", "timestamp", "t", "time_s")), None)
-    tacol = next((i for i, h in enumerate(lower) if h in ("ambient_degc", "ta", "ta_degc", "ambient")), None)
-    body, skipped = [], []
-    for ln, r in enumerate(rows[1:], start=2):
-        if len(r) < len(header) or not any(x.strip() for x in r):
-            if any(x.strip() for x in r):
-                skipped.append(ln)
-            continue
-        body.append(r)
-    if not body:
-        raise SessionError(f"{path}: no data rows")
-    try:
-        frames = np.array([[float(r[i]) if r[i].strip() else np.nan for i in pix] for r in body], np.float32)
-    except ValueError as e:
-        raise SessionError(f"{path}: non-numeric pixel value ({e})") from None
-    frames = frames.reshape(len(body), *SHAPES[len(pix)])
-    meta = {"sensor": "MLX90640" if len(pix) == 768 else "MLX90641", "source": f"csv {path.name}",
-            "skipped_lines": skipped}
-    start = None
-    if tcol is not None:
-        t, start = _time_column([r[tcol] for r in body])
-        if tcol == 0 and lower[tcol] == "time" and start is None:
-            meta["wall_clock_local"] = body[0][tcol].strip()  # time zone not recorded by the tool
-    else:
-        t = np.full(len(body), -1, np.int64)
-        meta["t_ms_unknown"] = True
-    ta = np.array([float(r[tacol]) for r in body], np.float32) if tacol is not None else None
-    if len(t) >= 2 and np.median(np.diff(t)) > 0:
-        meta["refresh_hz"] = round(1000.0 / float(np.median(np.diff(t))), 3)
-    return Session(frames, t, start=start, ta_degC=ta, meta=meta)
+    192 -> 12x16, row-major), read by :class:`TextImport` (the import-frames reader)."""
+    return TextImport(path, unit=unit).session()
 
 
-def from_frames_file(path: str | Path, period_ms: float | None = None) -> Session:
-    """Any file ``tinyheat import-frames`` reads (via :func:`tinyheat.ingest.frames.load_frames`);
-    t_ms from the file's t_ms, else frame index x ``period_ms``, else -1 (unknown)."""
-    from ..ingest.frames import FrameFileError, load_frames
-
-    try:
-        fr = load_frames(path)
-    except FrameFileError as e:
-        raise SessionError(str(e)) from None
-    n = len(fr.frames)
-    meta = {"sensor": "MLX90640", "source": f"import-frames {Path(path).name}",
-            "skipped": [list(s) for s in fr.skipped]}
-    if fr.t_ms is not None:
-        t = np.asarray(fr.t_ms, np.int64) - (int(fr.t_ms[0]) if n else 0)
-    elif period_ms:
-        t = np.round(np.arange(n) * period_ms).astype(np.int64)
-        meta["refresh_hz"] = round(1000.0 / period_ms, 3)
-        meta["t_ms_assumed"] = True
-    else:
-        t = np.full(n, -1, np.int64)
-        meta["t_ms_unknown"] = True
-    return Session(fr.frames, t, ta_degC=fr.ta_degC, meta=meta)
+def from_frames_file(path: str | Path, period_ms: float | None = None, *, unit: str | None = None) -> Session:
+    """Any file ``tinyheat import-frames`` reads; t_ms from the file's time column or ``t_ms``,
+    else frame index x ``period_ms``, else -1 (unknown). ``.npz``: see :func:`from_npz`."""
+    if Path(path).suffix.lower() == ".npz":
+        return from_npz(path)
+    return TextImport(path, unit=unit, period_ms=period_ms).session()
 
 
 # --------------------------------------------------------------------------- FLIR
@@ -301,15 +376,15 @@ def _flir_times(stamps) -> tuple[np.ndarray, datetime | None]:
 
 # --------------------------------------------------------------------------- resampling
 
-def downsample(s: Session, shape: tuple[int, int] = (24, 32)) -> Session:
-    """Area-average every frame to ``shape`` (H, W) degC (skimage.transform.resize with
-    anti-aliasing off and ``order=1`` on an integer factor is a box mean; non-integer factors use
-    :func:`skimage.transform.resize` with anti-aliasing). NaN pixels are left out of each mean."""
+def downsample_frames(frames: np.ndarray, shape: tuple[int, int] = (24, 32)) -> tuple[np.ndarray, str]:
+    """Area-average frames (k, h, w) degC to ``shape`` (H, W): (float32 (k, H, W), method name).
+    An integer factor is a box mean (skimage ``downscale_local_mean``); other factors use
+    :func:`skimage.transform.resize` with anti-aliasing. NaN pixels are left out of each mean."""
     from skimage.transform import downscale_local_mean, resize
 
-    h, w = s.frames.shape[1:]
+    h, w = frames.shape[1:]
     H, W = shape
-    f = s.frames
+    f = frames
     valid = np.isfinite(f).astype(np.float32)
     f0 = np.where(valid > 0, f, 0).astype(np.float32)
     if h % H == 0 and w % W == 0:
@@ -320,47 +395,55 @@ def downsample(s: Session, shape: tuple[int, int] = (24, 32)) -> Session:
         den = np.stack([resize(x, (H, W), order=1, anti_aliasing=True, preserve_range=True) for x in valid])
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0.5, num / np.maximum(den, 1e-9), np.nan).astype(np.float32)
+    return out, "area mean" if (h % H == 0 and w % W == 0) else "skimage resize, anti-aliased"
+
+
+def downsample(s: Session, shape: tuple[int, int] = (24, 32)) -> Session:
+    """Every frame of ``s`` area-averaged to ``shape`` (H, W) degC (:func:`downsample_frames`)."""
+    h, w = s.frames.shape[1:]
+    out, method = downsample_frames(s.frames, shape)
     meta = dict(s.meta)
     meta["downsampled_from"] = [int(h), int(w)]
-    meta["downsample_method"] = "area mean" if (h % H == 0 and w % W == 0) else "skimage resize, anti-aliased"
+    meta["downsample_method"] = method
     return Session(out, s.t_ms, start=s.start, ta_degC=s.ta_degC, meta=meta)
 
 
 # --------------------------------------------------------------------------- dispatch
 
-KINDS = ("auto", "npz", "csv", "frames", "flir")
+KINDS = ("auto", "npz", "text", "csv", "frames", "flir")
 
 
 def detect_kind(path: Path) -> str:
+    """``npz``, ``flir`` (by suffix) or ``text`` (everything the frame reader reads)."""
     suf = path.suffix.lower()
     if suf == ".npz":
         return "npz"
     if suf in (".seq", ".csq", ".fff", ".jpg", ".jpeg"):
         return "flir"
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            first = fh.readline(100_000)
-    except OSError as e:
-        raise SessionError(f"{path}: cannot read ({e})") from None
-    cols = [c.strip().lower() for c in first.split(",")]
-    if any(c in ("p000", "p0000") for c in cols):
-        return "csv"
-    return "frames"
+    return "text"
 
 
-def import_any(path: str | Path, kind: str = "auto", **kw) -> Session:
-    """Import ``path`` with the importer for ``kind`` (``auto``: by suffix and header)."""
+def open_import(path: str | Path, kind: str = "auto", **kw):
+    """A streaming import of ``path``: a :class:`TextImport` for text files, else the whole
+    :class:`Session` (``.npz`` and FLIR files are read at once). ``kw``: ``period_ms``, ``unit``,
+    ``emissivity``, ``reflected_degC``, ``distance_m``."""
     path = Path(path)
     if not path.is_file():
-        raise SessionError(f"{path}: no such file")
+        hint = (" (it is a session folder already: `tinyheat play`/`people`/`heatmap` read it)"
+                if path.is_dir() and (path / "zarr.json").exists() else "")
+        raise SessionError(f"{path}: no such file{hint}")
     kind = detect_kind(path) if kind == "auto" else kind
     if kind == "npz":
         return from_npz(path)
-    if kind == "csv":
-        return from_time_csv(path)
-    if kind == "frames":
-        return from_frames_file(path, period_ms=kw.get("period_ms"))
+    if kind in ("csv", "frames", "text"):
+        return TextImport(path, unit=kw.get("unit"), period_ms=kw.get("period_ms"))
     if kind == "flir":
         return from_flir(path, emissivity=kw.get("emissivity"), reflected_degC=kw.get("reflected_degC"),
                          distance_m=kw.get("distance_m"))
     raise SessionError(f"unknown import kind {kind!r} (one of {', '.join(KINDS)})")
+
+
+def import_any(path: str | Path, kind: str = "auto", **kw) -> Session:
+    """Import ``path`` with the importer for ``kind`` (``auto``: by suffix), all in memory."""
+    src = open_import(path, kind, **kw)
+    return src.session() if isinstance(src, TextImport) else src

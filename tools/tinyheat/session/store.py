@@ -19,7 +19,11 @@ never a torn one, and readers trust only the first ``n_frames`` rows.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
+
 FORMAT_VERSION = 1
 #: target bytes per ``frames`` chunk; the time length of a chunk is derived from the frame size
 CHUNK_BYTES = 256 * 1024
@@ -35,7 +41,7 @@ CHUNK_BYTES = 256 * 1024
 META_KEYS = ("sensor", "resolution", "refresh_hz", "emissivity", "reflected_degC", "firmware", "source")
 
 
-class SessionError(ValueError):
+class SessionError(UserError, ValueError):
     """A session that cannot be read or written; the message is one line and says why."""
 
 
@@ -148,13 +154,95 @@ class _LazySession(Session):
 
     @cached_property
     def frames(self) -> np.ndarray:  # type: ignore[override]
+        a = self._group["frames"]
         try:
-            return np.asarray(self._group["frames"][: self._n], dtype=np.float32)
+            return np.asarray(a[: self._n], dtype=np.float32)
         except Exception as e:
-            raise SessionError(f"{self.path}: frames cannot be read ({type(e).__name__}: {e})") from None
+            raise SessionError(f"{self.path}: {_damaged_chunk(a, self._n) or 'frames cannot be read'} "
+                               f"({type(e).__name__}: {e})") from None
 
     def __len__(self) -> int:
         return self._n
+
+
+def _damaged_chunk(a, n: int) -> str | None:
+    """'frames chunk c/1/0/0 (frames 85-169) is damaged' for the first chunk of rows 0..n-1 that
+    cannot be decoded, or None if each decodes alone."""
+    step = a.chunks[0]
+    for i in range(0, n, step):
+        try:
+            a[i:min(n, i + step)]
+        except Exception:
+            key = a.metadata.encode_chunk_key((i // step,) + (0,) * (a.ndim - 1))
+            return f"{a.basename} chunk {key} (frames {i}-{min(n, i + step) - 1}) is damaged"
+    return None
+
+
+def missing_chunks(path: Path, g, n: int, names=("frames", "t_ms", "ta_degC")) -> list[str]:
+    """Chunk files of rows 0..n-1 that are absent from the session folder ``path``.
+
+    zarr reads an absent chunk as its fill value (NaN frames, t_ms -1), which would be invented
+    frames; :class:`SessionWriter` writes every chunk (``write_empty_chunks``) and says so in the
+    group attribute ``every_chunk_written``, so any absent chunk is damage. Sessions without that
+    attribute (older writers skipped chunks of pure fill, e.g. an unknown Ta) are checked for
+    ``frames`` only. Returns ``["frames/c/1/0/0", ...]`` (empty when complete).
+    """
+    if not g.attrs.get("every_chunk_written"):
+        names = ("frames",)
+    out = []
+    for name in names:
+        a = g[name]
+        grid = [range(-(-(n if d == 0 else a.shape[d]) // a.chunks[d])) for d in range(a.ndim)]
+        for idx in itertools.product(*grid):
+            key = a.metadata.encode_chunk_key(idx)
+            if not (path / name / key).exists():
+                out.append(f"{name}/{key}")
+    return out
+
+
+def _drain_zarr(timeout_s: float = 10.0) -> None:
+    """Wait until zarr's I/O thread has no write left in flight. After one chunk write fails (e.g. a
+    full disk) zarr's other concurrent writes go on, and would re-create a folder the caller removes."""
+    import asyncio
+
+    from zarr.core.sync import sync
+
+    async def idle():
+        me = asyncio.current_task()
+        others = [t for t in asyncio.all_tasks() if t is not me]
+        if others:
+            await asyncio.wait(others, timeout=timeout_s)
+
+    try:
+        sync(idle())
+    except Exception:
+        pass
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold a Ctrl-C (SIGINT) back until the block ends: zarr writes run in its own I/O thread, and an
+    interrupt in the middle would leave them running into a folder being removed (pages of
+    asyncio tracebacks). The KeyboardInterrupt is raised right after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    try:
+        old = signal.signal(signal.SIGINT, lambda *a: got.append(1))
+    except ValueError:
+        yield
+        return
+    if old is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, old)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if got:
+        raise KeyboardInterrupt
 
 
 def _open_group(path: Path, mode: str):
@@ -197,6 +285,12 @@ def read_session(path: str | Path, *, lazy: bool = True) -> Session:
     if len(shp) != 3 or arrays["t_ms"].shape[0] < n or arrays["ta_degC"].shape[0] < n or shp[0] < n:
         raise SessionError(f"{path}: arrays shorter than n_frames={n} (frames {shp}, "
                            f"t_ms {arrays['t_ms'].shape})")
+    gone = missing_chunks(path, g, n)
+    if gone:
+        more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
+        raise SessionError(f"{path}: damaged session: chunk {', '.join(gone[:3])}{more} missing (deleted or never "
+                           f"written): its rows would read as invented fill values (blank frames, unknown "
+                           f"times), so the session is not used")
     meta = {k: None for k in META_KEYS}
     meta.update(attrs.get("meta") or {})
     meta["resolution"] = list(shp[1:])
@@ -246,7 +340,8 @@ class SessionWriter:
             return
         if self.path.exists():
             if not force:
-                raise SessionError(f"{self.path} exists; use --force to replace it (or append)")
+                raise SessionError(f"{self.path} exists; choose another name (or pass --force where the command "
+                                   f"has one)")
             if not (self.path / "zarr.json").exists():
                 raise SessionError(f"{self.path} exists and is not a session; not replacing it")
             shutil.rmtree(self.path)
@@ -279,8 +374,14 @@ class SessionWriter:
                                dimension_names=("address",))
             e[:] = self._eeprom
         g.attrs.update({"tinyheat_session": FORMAT_VERSION, "n_frames": 0, "start": self._iso_start,
-                        "meta": self.meta})
+                        "meta": self.meta, "every_chunk_written": True})
         self._g = g
+
+    def set_start(self, start: datetime | None) -> None:
+        """Set the session's UTC start (tz-aware; None: unknown) once it is known (a streamed import)."""
+        self._iso_start = _iso(start)
+        if self._g is not None:
+            self._g.attrs.update({"start": self._iso_start})
 
     @property
     def count(self) -> int:
@@ -297,6 +398,8 @@ class SessionWriter:
             f = f[None]
         if f.ndim != 3:
             raise SessionError(f"frames must be (H, W) or (K, H, W), got shape {f.shape}")
+        if np.isinf(f).any():  # an invalid pixel is NaN (SESSION.md section 1); inf is never stored
+            f = np.where(np.isinf(f), np.float32(np.nan), f)
         k = len(f)
         t = np.asarray(t_ms, dtype=np.int64).reshape(-1)
         ta = np.full(k, np.nan, np.float32) if ta_degC is None else np.asarray(ta_degC, np.float32).reshape(-1)
@@ -320,19 +423,27 @@ class SessionWriter:
         f = np.concatenate([b[0] for b in self._buf])
         t = np.concatenate([b[1] for b in self._buf])
         ta = np.concatenate([b[2] for b in self._buf])
+        import zarr
+
         n0, n1 = self.n, self.n + len(f)
         g = self._g
-        for name, data in (("frames", f), ("t_ms", t), ("ta_degC", ta)):
-            a = g[name]
-            if a.shape[0] < n1:
-                a.resize((n1, *a.shape[1:]))
-            a[n0:n1] = data
-        self.n = n1
-        bad = ~np.isfinite(f)
-        self._invalid["invalid_pixels"] += int(bad.sum())
-        self._invalid["invalid_frames"] += int(bad.reshape(len(f), -1).all(axis=1).sum())
-        self._buf, self._buffered = [], 0
-        g.attrs.update({"n_frames": self.n})
+        # every chunk is written, also one of pure fill value, so a missing chunk is damage (missing_chunks)
+        with zarr.config.set({"array.write_empty_chunks": True}), _sigint_deferred():
+            try:
+                for name, data in (("frames", f), ("t_ms", t), ("ta_degC", ta)):
+                    a = g[name]
+                    if a.shape[0] < n1:
+                        a.resize((n1, *a.shape[1:]))
+                    a[n0:n1] = data
+            except BaseException:
+                _drain_zarr()
+                raise
+            self.n = n1
+            bad = ~np.isfinite(f)
+            self._invalid["invalid_pixels"] += int(bad.sum())
+            self._invalid["invalid_frames"] += int(bad.reshape(len(f), -1).all(axis=1).sum())
+            self._buf, self._buffered = [], 0
+            g.attrs.update({"n_frames": self.n})
 
     def close(self) -> Path:
         """Commit what is buffered and store the timing statistics. Returns the path."""

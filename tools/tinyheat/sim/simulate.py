@@ -191,18 +191,26 @@ def write_demo_dataset(out: str | Path, seed: int = 0, per_label: int = 120, ses
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} exists and is not an empty folder; choose a new --out "
                               "(demo-data never writes into an existing dataset)")
-    store = DatasetStore(out)
-    written = dict.fromkeys(LABELS, 0)
-    frames = simulate_dataset(seed, per_label, sessions)
-    if progress:
-        from tqdm import tqdm
+    from ..atomic import atomic_output
+    from ..dataset.lock import LOCK_NAME, OWNER_SUFFIX
 
-        frames = tqdm(frames, total=per_label * len(LABELS), unit="frame", desc="simulating")
-    for f in frames:
-        row = store.add(f.label, frame_degc=f.frame, session=f.session, source=SOURCE,
-                        millis=f.millis, ta_degC=float(f.ta_degc))
-        if row is not None:
-            written[f.label] += 1
+    written = dict.fromkeys(LABELS, 0)
+    # Written into a hidden sibling and renamed at the end: an interrupted run leaves no half
+    # dataset under ``out`` (the next run removes the sibling and starts again).
+    with atomic_output(out) as tmp:
+        with DatasetStore(tmp) as store:
+            frames = simulate_dataset(seed, per_label, sessions)
+            if progress:
+                from tqdm import tqdm
+
+                frames = tqdm(frames, total=per_label * len(LABELS), unit="frame", desc="simulating")
+            for f in frames:
+                row = store.add(f.label, frame_degc=f.frame, session=f.session, source=SOURCE,
+                                millis=f.millis, ta_degC=float(f.ta_degc))
+                if row is not None:
+                    written[f.label] += 1
+        for name in (LOCK_NAME, LOCK_NAME + OWNER_SUFFIX):
+            (tmp / name).unlink(missing_ok=True)
     return written
 
 
