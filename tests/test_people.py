@@ -200,7 +200,7 @@ def test_bad_input_right_result_or_one_line_error(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("Time,P000\n1,2\n")
     r = CliRunner().invoke(main, ["people", str(bad), "--out", str(tmp_path / "o")])
-    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1 and "pixel columns" in r.output
+    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1 and "bad.csv" in r.output and "values" in r.output
 
 
 def test_a_heater_switched_on_is_not_a_person():
