@@ -47,14 +47,10 @@ def _fmt_device(d: dict) -> str:
 
 def _echo_quant(m: dict) -> None:
     """m: quantize.json's content."""
+    from ..deploy.tflm_check import format_parity
+
     p = m["tflm_parity"]
-    if p["identical"]:
-        click.echo(f"TFLM vs LiteRT reference kernels: identical on {p['inputs']} inputs")
-    else:
-        click.secho(f"WARNING: TFLM vs LiteRT reference kernels differ on {p['differing_inputs']} of {p['inputs']} "
-                    f"inputs by at most {p['max_abs_diff']} step (a requantization rounding tie; top-1 identical; "
-                    f"--allow-lsb 0 refuses this)",
-                    fg="yellow", err=True)
+    click.secho(format_parity(p), **({} if p["identical"] else {"fg": "yellow", "err": True}))
     click.echo(f"int8 model: {m['tflite_bytes']} bytes, arena {m['arena_measured_bytes']} bytes measured "
                f"({m['arena_bytes']} exported), ops {', '.join(m['ops'])} [{m['interpreter']}]")
 
@@ -92,8 +88,9 @@ def train_cmd(dataset, out, recipe, epochs, force):
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning first (needs the optional extra: pip install 'tinyheat[qat]').")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
-              help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
-                   "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
+              help="Accept TFLM/TFLite output differences of up to this many int8 steps (FULLY_CONNECTED "
+                   "rounding ties, which may flip the top-1 of a near-tie; counted and reported). "
+                   "0 = demand bit-identical outputs.")
 @click.option("--force", is_flag=True, help="Overwrite RUN's int8 model if it has one.")
 def quantize_cmd(run, qat, allow_lsb, force):
     """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena.
@@ -213,8 +210,9 @@ def tune_cmd(dataset, epochs, json_path, force):
 @click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
               help="Most epochs per candidate; the deployed model's epochs are chosen by CV up to this.")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
-              help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
-                   "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
+              help="Accept TFLM/TFLite output differences of up to this many int8 steps (FULLY_CONNECTED "
+                   "rounding ties, which may flip the top-1 of a near-tie; counted and reported). "
+                   "0 = demand bit-identical outputs.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
 def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     """Check the data, select a recipe by CV, refit on every sample, quantize, check in TFLM, export."""
@@ -252,6 +250,9 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
         q = quantize_model(t.model, data, t.recipe, allow_lsb)
     except (TFLMParityError, UnsupportedByDeviceError) as e:
         raise click.ClickException(str(e)) from None
+    from ..deploy.tflm_check import format_parity
+
+    click.echo(format_parity(q.parity))
     c8 = cv_int8(data, t.selection)
     cvi, device = c8["metrics"], c8["device"]
     cvi["interpreter"] = tflm_version()
