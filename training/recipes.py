@@ -52,6 +52,9 @@ class Recipe:
     patience: int = 12
     batch_size: int = 32
     learning_rate: float = 2e-3
+    #: "constant" or "cosine": learning rate x 0.5 (1 + cos(pi e / epochs)) at epoch e (0-based), set
+    #: per epoch (Loshchilov & Hutter 2017, arXiv:1608.03983, without restarts)
+    lr_schedule: str = "constant"
     label_smoothing: float = 0.0
     class_weighting: bool = True
     seed: int = 0
@@ -67,6 +70,7 @@ class Recipe:
                    dropout=d["dropout"], dense=d.get("dense", 0), augment=Augment(**d["augment"]),
                    mixup_alpha=d.get("mixup_alpha", 0.0), epochs=d["epochs"],
                    patience=d["patience"], batch_size=d["batch_size"], learning_rate=d["learning_rate"],
+                   lr_schedule=d.get("lr_schedule", "constant"),
                    label_smoothing=d.get("label_smoothing", 0.0), class_weighting=d["class_weighting"],
                    seed=d["seed"])
 

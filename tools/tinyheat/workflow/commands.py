@@ -79,6 +79,7 @@ def train_cmd(dataset, out, recipe, epochs, force):
         raise click.ClickException(str(e)) from None
     _echo_selection(t.selection)
     click.echo(_fmt_cv("float", t.cv_float))
+    _echo_forward(t.cv_float)
     files = train_files(data, dataset, t)
     write_run(Path(out), files, force=force)
     click.echo(f"wrote {out}/: {', '.join(files)} (deployed model: all {len(data)} samples, {t.selection.epochs} epochs)")
@@ -170,6 +171,19 @@ def _fmt_cv(name: str, m: dict) -> str:
     return _fmt_metrics(name, m) + f"  90% interval [{iv[0]:.2f}, {iv[1]:.2f}]"
 
 
+def _echo_forward(cv_float: dict) -> None:
+    """Blocked vs forward-in-time, and the one-line note when forward is clearly lower."""
+    f = cv_float.get("forward")
+    if not f:
+        return
+    iv, fi = cv_float["interval_90"], f["interval_90"]
+    click.echo(f"blocked CV {cv_float['balanced_accuracy']:.3f} [{iv[0]:.2f}, {iv[1]:.2f}]  vs  forward-in-time "
+               f"{f['balanced_accuracy']:.3f} [{fi[0]:.2f}, {fi[1]:.2f}] (train on earlier, test on later samples, "
+               f"{len(f['folds'])} cut points)")
+    if f.get("note"):
+        click.secho(f"WARNING: {f['note']}", fg="yellow")
+
+
 @click.command("tune")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
@@ -192,6 +206,9 @@ def tune_cmd(dataset, epochs, json_path, force):
     except DatasetTooSmall as e:
         raise click.ClickException(str(e)) from None
     _echo_selection(sel)
+    from ..training.selection import cv_report
+
+    _echo_forward(cv_report(data, sel))
     click.echo(f"selection: {sel.seconds:.0f} s")
     if json_path:
         Path(json_path).write_text(json.dumps({"dataset": str(Path(dataset).resolve()), "protocol": sel.plan.describe(),
@@ -262,6 +279,7 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     click.echo(_fmt_device(device))
     for f in t.cv_float["folds"]:
         click.echo(f"  {f['fold']:>12}: n={f['n']:<4} balanced accuracy {f['balanced_accuracy']:.3f}")
+    _echo_forward(t.cv_float)
     files = train_files(data, dataset, t)
     files.update(quantize_files(q))
     metrics = files["metrics.json"]

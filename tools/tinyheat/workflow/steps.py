@@ -118,13 +118,18 @@ def cv_int8(data, sel) -> dict:
 
 
 def select_recipe(data, recipe: str = "auto", epochs: int = 24, echo=None):
-    """CV plan + selection. ``recipe``: ``auto`` (the search space) or a fixed recipe name."""
-    from ..training.cv import plan_cv
-    from ..training.selection import fixed_candidate, search_space, select
+    """CV plan + forward-in-time plan + selection. ``recipe``: ``auto`` (the search space, falling back
+    to the default candidate unless another is clearly better) or a fixed recipe name."""
+    from ..training.cv import forward_plan, plan_cv
+    from ..training.selection import fallback_name, fixed_candidate, search_space, select
 
     plan = plan_cv(data)
-    cands = search_space(epochs) if recipe == "auto" else [fixed_candidate(recipe, epochs)]
-    sel = select(data, plan, cands, epochs=epochs, echo=echo)
+    fplan = forward_plan(data)
+    if recipe == "auto":
+        cands, fb = search_space(epochs), fallback_name(data)
+    else:
+        cands, fb = [fixed_candidate(recipe, epochs)], None
+    sel = select(data, plan, cands, epochs=epochs, echo=echo, forward=fplan, fallback=fb)
     add_model_bytes(data, sel)
     return sel
 
@@ -244,6 +249,8 @@ def model_card(labels, recipe, q: QuantResult, model_info: dict, metrics: dict, 
         "metrics": {"estimate": "cross-validated (the deployed model trained on every sample)",
                     "float_balanced_accuracy": metrics["float"]["balanced_accuracy"],
                     "float_interval_90": metrics["float"].get("interval_90"),
+                    "forward_balanced_accuracy": (metrics["float"].get("forward") or {}).get("balanced_accuracy"),
+                    "forward_interval_90": (metrics["float"].get("forward") or {}).get("interval_90"),
                     # int8 CV needs the fold models: only `tinyheat run` has them
                     "int8_balanced_accuracy": metrics.get("int8", {}).get("balanced_accuracy"),
                     "int8_accuracy": metrics.get("int8", {}).get("accuracy"),
