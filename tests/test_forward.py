@@ -91,4 +91,4 @@ def test_tiny_single_session_sets_are_flagged_and_keep_the_simplest_model():
     assert any(n.startswith("tiny set (12 samples") and "unreliable" in n for n in plan_cv(tiny).notes)
     two_days = _data({"a": 12, "b": 30}, sessions=["d1"] * 6 + ["d2"] * 6 + ["d1"] * 15 + ["d2"] * 15)
     big = _data({"a": 31, "b": 40})
-    assert not is_tiny(two_days) and not is_tiny(big) and fallback_name(big).endswith("/cnn-m")
+    assert not is_tiny(two_days) and not is_tiny(big) and fallback_name(big).endswith("/cnn-p")

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError, ensure_new_dir, ensure_new_file
-from ..training.recipes import RECIPES
+from ..training.recipes import DEFAULT_EPOCHS, RECIPES
 
 
 def firmware_target(firmware: str | None) -> Path:
@@ -60,7 +60,7 @@ def _echo_quant(m: dict) -> None:
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
 @click.option("--recipe", type=click.Choice(["auto", *sorted(RECIPES)]), default="auto", show_default=True,
               help="auto: select input and architecture by cross-validation; else a fixed recipe.")
-@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+@click.option("--epochs", type=click.IntRange(3, 500), default=DEFAULT_EPOCHS, show_default=True,
               help="Most epochs per candidate; the deployed model's epochs are chosen by CV up to this.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
 def train_cmd(dataset, out, recipe, epochs, force):
@@ -186,7 +186,7 @@ def _echo_forward(cv_float: dict) -> None:
 
 @click.command("tune")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
-@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+@click.option("--epochs", type=click.IntRange(3, 500), default=DEFAULT_EPOCHS, show_default=True,
               help="Most epochs per candidate (successive halving stops all but the best third at a third of it).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON.")
 @click.option("--force", is_flag=True, help="Overwrite --json if it exists.")
@@ -224,7 +224,7 @@ def tune_cmd(dataset, epochs, json_path, force):
                    "the checkout tinyheat runs from, said on screen.")
 @click.option("--recipe", type=click.Choice(RECIPE_CHOICES), default="auto", show_default=True,
               help="auto: select input and architecture by cross-validation; else a fixed recipe.")
-@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+@click.option("--epochs", type=click.IntRange(3, 500), default=DEFAULT_EPOCHS, show_default=True,
               help="Most epochs per candidate; the deployed model's epochs are chosen by CV up to this.")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Accept TFLM/TFLite output differences of up to this many int8 steps (FULLY_CONNECTED "

@@ -117,7 +117,7 @@ def cv_int8(data, sel) -> dict:
     return {"metrics": m, "device": device, "tflite_bytes": size}
 
 
-def select_recipe(data, recipe: str = "auto", epochs: int = 24, echo=None):
+def select_recipe(data, recipe: str = "auto", epochs: int = 40, echo=None):
     """CV plan + forward-in-time plan + selection. ``recipe``: ``auto`` (the search space, falling back
     to the default candidate unless another is clearly better) or a fixed recipe name."""
     from ..training.cv import forward_plan, plan_cv
@@ -185,7 +185,7 @@ def check(data) -> dict:
     return check_dataset(data)
 
 
-def train(data, recipe: str = "auto", epochs: int = 24, echo=None, report: dict | None = None) -> TrainResult:
+def train(data, recipe: str = "auto", epochs: int = 40, echo=None, report: dict | None = None) -> TrainResult:
     """(check ->) select by CV -> refit on every sample. Raises DatasetTooSmall (one line) first.
 
     report: the data check if the caller already ran :func:`check` (it is not recomputed).
@@ -239,12 +239,14 @@ def quantize_files(q: QuantResult, qat: bool = False) -> dict:
 def model_card(labels, recipe, q: QuantResult, model_info: dict, metrics: dict, run_path: str) -> dict:
     from ..deploy.export import exported_arena_bytes
     from ..deploy.tflm_check import tflm_version
+    from ..training.model import device_instructions
 
     return {
         "format": "tinyheat-model-card/1", "run": run_path, "labels": labels,
         "input": {**q.io["input"], **recipe.input.to_dict()}, "output": q.io["output"], "ops": q.ops,
         "arena_bytes": exported_arena_bytes(q.arena_measured_bytes), "arena_measured_bytes": q.arena_measured_bytes,
         "tflite_bytes": len(q.tflite), "interpreter": tflm_version(), "model": model_info,
+        "device_cost": device_instructions(recipe),
         "recipe": recipe.to_dict(), "split": metrics["split"],
         "metrics": {"estimate": "cross-validated (the deployed model trained on every sample)",
                     "float_balanced_accuracy": metrics["float"]["balanced_accuracy"],
