@@ -564,12 +564,12 @@ def forward_note(blocked: dict, forward: dict, data: LabelledFrames) -> str | No
         cause = f"the scene drifts over time {where}"
         todo = ("record every class again in another session (another day)" if one_session
                 else "record every class in more sessions, spread over days")
-    return f"forward-in-time {f:.2f} is clearly below blocked CV {b:.2f}: likely {cause}; next: {todo}"
+    return f"forward-in-time {f:.2f} is clearly below the cross-validated {b:.2f}: likely {cause}; next: {todo}"
 
 
 def format_table(sel: Selection) -> str:
     """The selection table; ``bytes`` is the int8 model's size when measured (else the parameter count)."""
-    lines = [f"{'candidate':<24}{'blocked':>8} {'+-':>6} {'90% interval':>14}{'forward':>8}{'score':>7}"
+    lines = [f"{'candidate':<24}{'CV':>8} {'+-':>6} {'90% interval':>14}{'forward':>8}{'score':>7}"
              f"{'epochs':>7}{'MACs':>9}{'bytes':>7}{'sec':>6}"]
     for r in sorted(sel.table, key=lambda r: -r["score"]):
         mark = " <- selected" if r["selected"] else (" (default)" if r.get("fallback") else
@@ -581,7 +581,7 @@ def format_table(sel: Selection) -> str:
                      f"{r['epochs']:>7}{r['macs']:>9}{r.get('tflite_bytes') or r['parameters']:>7}"
                      f"{r['seconds']:>6.0f}{mark}")
     if sel.rule:
-        lines.append(f"selection: {sel.rule} (score = mean of blocked and forward balanced accuracy where both ran)")
+        lines.append(f"selection: {sel.rule} (score = mean of CV and forward balanced accuracy where both ran)")
     return "\n".join(lines)
 
 

@@ -168,7 +168,7 @@ def check_dataset(data, plan=None, confusion=None, source: str = "linear probe")
 
 def format_check(report: dict) -> str:
     p = report.get("probe")
-    lines = [f"linear probe: blocked CV {p['blocked_balanced_accuracy']:.3f}, "
+    lines = [f"linear probe: cross-validated {p['blocked_balanced_accuracy']:.3f}, "
              f"forward-in-time {p['forward_balanced_accuracy']:.3f}"] if p else []
     lines += [f"{'class':<16}{'samples':>8}{'sessions':>9}{'near-dup':>9}  {'degC p1..p99':>14}{'max (median)':>13}"]
     for lab, st in report["classes"].items():

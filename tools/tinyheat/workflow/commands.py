@@ -177,7 +177,7 @@ def _echo_forward(cv_float: dict) -> None:
     if not f:
         return
     iv, fi = cv_float["interval_90"], f["interval_90"]
-    click.echo(f"blocked CV {cv_float['balanced_accuracy']:.3f} [{iv[0]:.2f}, {iv[1]:.2f}]  vs  forward-in-time "
+    click.echo(f"cross-validated {cv_float['balanced_accuracy']:.3f} [{iv[0]:.2f}, {iv[1]:.2f}]  vs  forward-in-time "
                f"{f['balanced_accuracy']:.3f} [{fi[0]:.2f}, {fi[1]:.2f}] (train on earlier, test on later samples, "
                f"{len(f['folds'])} cut points)")
     if f.get("note"):
