@@ -450,13 +450,19 @@ def select(data: LabelledFrames, plan: CVPlan, candidates: list[Candidate], epoc
     trainers = {id(cs): [None] * len(plan.splits) for cs in scores}
     half = checkpoints[0] if halving and len(candidates) > 2 and len(checkpoints) > 1 else epochs
     blocked = lambda s: s.pooled(y_folds, s.best_epoch(y_folds))  # noqa: E731
+
+    def iv(folds_true, folds_pred) -> str:  # every CV figure is printed with its 90 % interval
+        lo, hi = bootstrap_interval(folds_true, folds_pred)
+        return f"[{lo:.2f}, {hi:.2f}]"
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # balanced accuracy of a fold that lacks a class
         for cs in scores:
             _score_until(data, plan, cs, trainers[id(cs)], half, checkpoints)
             _cost(cs, trainers[id(cs)][0])
             if echo:
-                echo(f"  {cs.candidate.name:<22} {half:>3} epochs: {blocked(cs):.3f}  ({cs.seconds:.0f} s)")
+                echo(f"  {cs.candidate.name:<22} {half:>3} epochs: {blocked(cs):.3f} "
+                     f"{iv(y_folds, cs.predictions[cs.best_epoch(y_folds)])}  ({cs.seconds:.0f} s)")
         if half < epochs:
             ranked = sorted(scores, key=lambda s: -blocked(s))
             lead, el = ranked[0], ranked[0].best_epoch(y_folds)
@@ -466,7 +472,8 @@ def select(data: LabelledFrames, plan: CVPlan, candidates: list[Candidate], epoc
             for cs in go_on:
                 _score_until(data, plan, cs, trainers[id(cs)], epochs, checkpoints)
                 if echo:
-                    echo(f"  {cs.candidate.name:<22} {epochs:>3} epochs: {blocked(cs):.3f}  ({cs.seconds:.0f} s)")
+                    echo(f"  {cs.candidate.name:<22} {epochs:>3} epochs: {blocked(cs):.3f} "
+                         f"{iv(y_folds, cs.predictions[cs.best_epoch(y_folds)])}  ({cs.seconds:.0f} s)")
         fb = next((s for s in scores if s.candidate.name == fallback), None)
         if forward is not None:
             ranked = sorted(scores, key=lambda s: -blocked(s))
@@ -474,7 +481,8 @@ def select(data: LabelledFrames, plan: CVPlan, candidates: list[Candidate], epoc
             for cs in finalists:
                 _forward_score(data, forward, cs, cs.best_epoch(y_folds))
                 if echo:
-                    echo(f"  {cs.candidate.name:<22} forward-in-time: {cs.forward(y_fw):.3f}")
+                    echo(f"  {cs.candidate.name:<22} forward-in-time: {cs.forward(y_fw):.3f} "
+                         f"{iv(y_fw, cs.forward_predictions)}")
         score = lambda s: s.score(y_folds, y_fw)  # noqa: E731
         pool = [s for s in scores if forward is None or s.forward_predictions is not None]
         winner, close, rule = choose_winner(pool, fb, y_folds, y_fw)

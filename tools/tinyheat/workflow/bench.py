@@ -60,34 +60,40 @@ def bench_dataset(name: str, data, epochs: int, echo=click.echo, seed: int = 0) 
             echo(format_table(sel))
         out[key] = row
         echo(f"  {key:<9} {row['recipe']:<22} float {row['float']:.3f} [{f['interval_90'][0]:.2f}, "
-             f"{f['interval_90'][1]:.2f}]  int8 {row['int8']:.3f}  forward {row['forward'] or float('nan'):.3f}"
+             f"{f['interval_90'][1]:.2f}]  int8 {row['int8']:.3f} {row['int8_interval_90']}  forward "
+             f"{row['forward'] or float('nan'):.3f} {row['forward_interval_90']}"
              f"  ({row['seconds']:.0f} s)")
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
 
-def _mean_sd(vals) -> str:
+def _mean_sd(vals, interval=None) -> str:
+    """Mean +- SD over seeds; one seed: the figure and its 90 % interval (``interval``)."""
     import numpy as np
 
     v = np.array([x for x in vals if x is not None], float)
     if not len(v):
         return "-"
-    return f"{v.mean():.3f}" + (f"+-{v.std():.3f}" if len(v) > 1 else "")
+    if len(v) > 1:
+        return f"{v.mean():.3f}+-{v.std():.3f}"
+    return f"{v[0]:.3f}" + (f" [{interval[0]:.2f},{interval[1]:.2f}]" if interval else "")
 
 
 def format_summary(results: dict) -> str:
     """results: {dataset: [per-seed bench_dataset result]} -> the table (mean +- SD over seeds)."""
-    lines = ["pooled CV balanced accuracy (blocked) float / int8 (TFLM), and float forward-in-time; mean +- SD over "
-             "seeds:", f"{'dataset':<12}{'protocol':<26}{'key':<10}{'blocked float':>16}{'int8':>16}{'forward':>16}"
+    lines = ["pooled CV balanced accuracy float / int8 (TFLM), and float forward-in-time; mean +- SD over "
+             "seeds (one seed: [90 % interval]):",
+             f"{'dataset':<12}{'protocol':<26}{'key':<10}{'CV float':>20}{'int8':>20}{'forward':>20}"
              f"  recipe(s)"]
     for name, runs in results.items():
         r0 = runs[0]
         proto = f"{r0['protocol']['kind'].split(' (')[0]} x{r0['protocol']['folds']}"
         for k in ("selected", "default", "baseline"):
             recipes = ", ".join(sorted({r[k]["recipe"] for r in runs}))
-            lines.append(f"{name:<12}{proto:<26}{k:<10}{_mean_sd([r[k]['float'] for r in runs]):>16}"
-                         f"{_mean_sd([r[k]['int8'] for r in runs]):>16}{_mean_sd([r[k]['forward'] for r in runs]):>16}"
-                         f"  {recipes}")
+            lines.append(f"{name:<12}{proto:<26}{k:<10}"
+                         f"{_mean_sd([r[k]['float'] for r in runs], r0[k]['float_interval_90']):>20}"
+                         f"{_mean_sd([r[k]['int8'] for r in runs], r0[k]['int8_interval_90']):>20}"
+                         f"{_mean_sd([r[k]['forward'] for r in runs], r0[k]['forward_interval_90']):>20}  {recipes}")
             proto = ""
     return "\n".join(lines)
 
