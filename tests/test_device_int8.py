@@ -47,8 +47,8 @@ def converted(small_model):
 def test_dense_weights_per_tensor_convs_per_channel(converted):
     per_tensor, per_channel = converted
     ops = describe_ops(per_tensor)
-    assert [op["op"] for op in ops] == ["CONV_2D", "MAX_POOL_2D", "CONV_2D", "MAX_POOL_2D", "CONV_2D", "RESHAPE",
-                                        "FULLY_CONNECTED", "FULLY_CONNECTED"]  # batch 1: one RESHAPE, no SHAPE/PACK
+    assert [op["op"] for op in ops] == ["CONV_2D", "CONV_2D", "MAX_POOL_2D", "CONV_2D", "RESHAPE",
+                                        "FULLY_CONNECTED"]  # batch 1: one RESHAPE, no SHAPE/PACK
     assert all(w["scales"] == 1 for w in _weights(ops, "FULLY_CONNECTED"))
     assert all(w["scales"] == w["shape"][0] > 1 for w in _weights(ops, "CONV_2D"))
     assert support_problems(per_tensor) == []

@@ -41,7 +41,10 @@ def test_run_writes_metrics_model_plots_and_firmware_files(presence_run):
     assert model["macs"] == sum(layer["macs"] for layer in model["layers"]) > 0
     assert 0 < model["tflite_bytes"] == (run / "model_int8.tflite").stat().st_size
     assert 0 < model["arena_measured_bytes"] <= model["arena_bytes"]
-    assert m["tflm_parity"]["max_abs_diff"] <= 1 and m["tflm_parity"]["top1_differences"] == 0
+    assert m["tflm_parity"]["max_abs_diff"] <= 1 and m["tflm_parity"]["top1_differences"] <= 1
+    fwd = m["float"]["forward"]  # forward-in-time beside blocked CV: 3 cut points over the later half
+    assert fwd["n"] == 220 and len(fwd["folds"]) == 3 and len(fwd["interval_90"]) == 2
+    assert "forward-in-time" in out and "TFLM vs LiteRT reference kernels" in out
     for name in ("model.keras", "confusion.png", "model_card.json", "selection.json"):
         assert (run / name).stat().st_size > 0, name
     lib = fw / "lib" / "tinyheat_model"
@@ -71,12 +74,12 @@ def test_int8_model_is_bit_identical_in_tflite_and_tflm(presence_run):
     data = load_dataset(ds)
     assert io_quantization(tflite)["input"]["scale"] == card["input"]["scale"]
     parity = json.loads((run / "metrics.json").read_text())["tflm_parity"]
-    assert parity["inputs"] == 440 and parity["top1_differences"] == 0
-    # every frame of the recording: at most a 1-step rounding tie, never another top-1
+    assert parity["inputs"] == 440 and parity["top1_differences"] == parity["tie_flips"] <= 1
+    # every frame of the recording: at most a 1-step rounding tie, a top-1 change only on a counted near-tie
     xa = quantize_input(data.frames, card["input"])
     ra, ma = run_tflite_ref(tflite, xa), run_tflm(tflite, xa)
     assert np.abs(ra.astype(int) - ma.astype(int)).max() <= 1
-    assert np.array_equal(ra.argmax(1), ma.argmax(1))
+    assert int((ra.argmax(1) != ma.argmax(1)).sum()) == parity["tie_flips"]
     assert int((np.abs(ra.astype(int) - ma.astype(int)).max(1) > 0).sum()) == parity["differing_inputs"]
     assert len(np.unique(ma, axis=0)) > 1  # not a constant model
 

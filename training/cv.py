@@ -30,6 +30,9 @@ from .data import LabelledFrames, Split
 #: a 5-block CV has empty blocks and the estimate is meaningless).
 MIN_PER_CLASS = 5
 MAX_FOLDS = 5
+#: a set with at most this many samples in some class, all from one session, is "tiny" (issue 19):
+#: its CV estimate is unreliable and selection keeps the simplest model
+TINY_PER_CLASS = 30
 BOOTSTRAP_DRAWS = 1000
 
 
@@ -107,6 +110,12 @@ def _block_plan(data: LabelledFrames, max_folds: int) -> CVPlan:
     return CVPlan("leave-one-block-out (capture order)", splits, [f"block {k}" for k in range(folds)], gap)
 
 
+def is_tiny(data: LabelledFrames) -> bool:
+    """True for a set of one session whose smallest class has at most TINY_PER_CLASS samples."""
+    counts = [v for v in data.counts().values() if v > 0]
+    return bool(counts) and min(counts) <= TINY_PER_CLASS and len(np.unique(data.session)) <= 1
+
+
 def plan_cv(data: LabelledFrames, max_folds: int = MAX_FOLDS) -> CVPlan:
     """Choose and build the folds for ``data`` (module docstring). Raises DatasetTooSmall."""
     validate_dataset(data)
@@ -115,9 +124,47 @@ def plan_cv(data: LabelledFrames, max_folds: int = MAX_FOLDS) -> CVPlan:
         plan = _block_plan(data, max_folds)
         if len(np.unique(data.session)) > 1:
             plan.notes.append("sessions not used as folds: some class was captured in fewer than 2 sessions")
+    if is_tiny(data):
+        n_min = min(v for v in data.counts().values() if v > 0)
+        plan.notes.append(f"tiny set ({n_min} samples in the smallest class, one session): the CV estimate is "
+                          f"unreliable (read its interval, not the figure); the simplest model is kept unless "
+                          f"another is clearly better; record more, in another session")
     if len(plan.splits) < 5:
         plan.notes.append(f"only {len(plan.splits)} folds: the estimate is uncertain (see the interval)")
     return plan
+
+
+#: forward-in-time cut points, as fractions of each class's samples in capture order: fold k trains on
+#: everything before cut k (minus the gap) and tests on the samples from cut k to cut k+1 (the last to
+#: the end), so every test sample is later than every training sample of its class.
+FORWARD_CUTS = (0.5, 0.65, 0.8)
+
+
+def forward_plan(data: LabelledFrames, cuts=FORWARD_CUTS) -> CVPlan:
+    """Forward-in-time folds ("train on the past, test on the future"; rolling-origin evaluation,
+    Tashman 2000, Int. J. Forecasting 16:437) per class by capture order (sessions in capture order too).
+
+    Gap as :func:`plan_cv`'s block plan. A class with fewer than ``len(cuts) + 1`` samples per part
+    still gets at least one training and one test sample per fold. Raises DatasetTooSmall.
+    """
+    validate_dataset(data)
+    n_min = min(v for v in data.counts().values() if v > 0)
+    gap = int(min(3, (n_min // MAX_FOLDS) // 3))
+    tr = [[] for _ in cuts]
+    te = [[] for _ in cuts]
+    for c in range(len(data.labels)):
+        idx = np.nonzero(data.y == c)[0]
+        n = len(idx)
+        edges = [min(n - 1, max(1, int(round(f * n)))) for f in cuts] + [n]
+        for k in range(len(cuts)):
+            a, b = edges[k], max(edges[k] + 1, edges[k + 1])
+            te[k].append(idx[a:b])
+            tr[k].append(idx[:max(1, a - gap)])
+    splits = [Split(np.concatenate(tr[k]), np.zeros(0, int), np.concatenate(te[k]),
+                    {"kind": "forward-in-time", "cut": cuts[k], "gap_frames": gap}) for k in range(len(cuts))]
+    names = [f"train <{int(100 * f)}% -> test {int(100 * f)}-{int(100 * (cuts[k + 1] if k + 1 < len(cuts) else 1))}%"
+             for k, f in enumerate(cuts)]
+    return CVPlan("forward-in-time (per class, capture order)", splits, names, gap)
 
 
 def pooled_balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -81,3 +81,31 @@ def layer_macs(model: keras.Model) -> list[dict]:
         rows.append({"layer": layer.name, "type": type(layer).__name__, "output_shape": list(out),
                      "params": int(layer.count_params()), "macs": macs})
     return rows
+
+
+#: Instructions per inference on the Cortex-M4F, measured with ``../shared/tools/device-tflm``
+#: (QEMU mps2-an386, -icount; ``ardu2022`` = the firmware's TFLM, tflite-micro-arduino-examples be370f0
+#: with CMSIS-NN kernels; -Os) on 3-class int8 models, keyed by (input channels, conv blocks, hidden
+#: dense units). More classes add a few hundred instructions (logits layer). Architectures not in
+#: the table have no figure (measure them with the tool).
+DEVICE_INSTRUCTIONS = {
+    (2, ((8, 3, 2, True), (16, 3, 1, True), (32, 3, 1, False)), 16): 734_040,
+    (1, ((8, 3, 2, True), (16, 3, 1, True), (32, 3, 1, False)), 16): 683_336,
+    (1, ((8, 3, 2, True), (16, 3, 1, True), (32, 3, 1, False)), 0): 667_964,
+    (1, ((8, 2, 2, True), (16, 3, 1, True), (32, 3, 1, False)), 0): 591_796,
+    (1, ((8, 4, 4, False), (16, 3, 1, True), (32, 3, 1, False)), 0): 494_464,  # the exported demo model
+    (2, ((8, 4, 4, False), (16, 3, 1, True), (32, 3, 1, False)), 0): 515_204,
+    (1, ((8, 3, 2, True), (16, 3, 1, True)), 0): 489_840,
+}
+
+
+def device_instructions(recipe: Recipe) -> dict | None:
+    """``{"instructions_per_inference", "measured_with"}`` for ``recipe``'s architecture from
+    DEVICE_INSTRUCTIONS, or None if it was not measured."""
+    key = (recipe.input.channels, tuple(tuple(c) for c in recipe.conv), recipe.dense)
+    n = DEVICE_INSTRUCTIONS.get(key)
+    if n is None:
+        return None
+    return {"instructions_per_inference": n,
+            "measured_with": "device-tflm: QEMU Cortex-M4F (mps2-an386), firmware TFLM be370f0 + CMSIS-NN, -Os, "
+                             "3-class model of this architecture"}

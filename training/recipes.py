@@ -52,6 +52,9 @@ class Recipe:
     patience: int = 12
     batch_size: int = 32
     learning_rate: float = 2e-3
+    #: "constant" or "cosine": learning rate x 0.5 (1 + cos(pi e / epochs)) at epoch e (0-based), set
+    #: per epoch (Loshchilov & Hutter 2017, arXiv:1608.03983, without restarts)
+    lr_schedule: str = "constant"
     label_smoothing: float = 0.0
     class_weighting: bool = True
     seed: int = 0
@@ -67,26 +70,32 @@ class Recipe:
                    dropout=d["dropout"], dense=d.get("dense", 0), augment=Augment(**d["augment"]),
                    mixup_alpha=d.get("mixup_alpha", 0.0), epochs=d["epochs"],
                    patience=d["patience"], batch_size=d["batch_size"], learning_rate=d["learning_rate"],
+                   lr_schedule=d.get("lr_schedule", "constant"),
                    label_smoothing=d.get("label_smoothing", 0.0), class_weighting=d["class_weighting"],
                    seed=d["seed"])
 
 
 RECIPES: dict[str, Recipe] = {
-    # Chosen by 5-fold capture-order CV on the real mlx90640-presence recording (README "Results"):
-    # a 23-33 degC window beat 22-37 and the median-relative input; a stride-2 first conv keeps the
-    # expensive single-channel layer cheap (13.8 k of 131 k MACs); mixup and a 16-unit hidden layer
-    # were the most seed-stable gains; early stopping on the val block lost ~3 points there (the
-    # val block precedes the test block in time and is a different regime), so it is off (patience 0).
+    # Issue 19: an independent recipe (median-relative clipped input, no hidden layer, no mixup, label
+    # smoothing, cosine decay) held up on the later 20 % of each class where the previous default
+    # (23-33 degC window, hidden dense 16, mixup) did not: README "Model" has the held-out figures
+    # (3 seeds, every shared real set and the demo). The first conv is a 4x4 stride-4 "patchify"
+    # layer without pooling: 48 output pixels instead of 192, which the device's CMSIS-NN conv
+    # (im2col per output pixel) runs in 83 k instead of 233 k instructions at equal accuracy.
     "default": Recipe(
         name="default",
-        input=InputSpec(mode="window", window_lo_degC=23.0, window_hi_degC=33.0),
-        conv=((8, 3, 2, True), (16, 3, 1, True), (32, 3, 1, False)),
+        input=InputSpec(mode="relative-clipped", relative_span_K=10.0),
+        conv=((8, 4, 4, False), (16, 3, 1, True), (32, 3, 1, False)),
         dropout=0.3,
-        dense=16,
-        augment=Augment(hflip=0.5, shift_px=2, noise_K=0.2, ambient_K=1.0, gain=0.0),
-        mixup_alpha=0.3,
+        dense=0,
+        augment=Augment(hflip=0.5, shift_px=2, noise_K=0.15, ambient_K=0.0, gain=0.0),
+        mixup_alpha=0.0,
         epochs=40,
         patience=0,
+        batch_size=32,
+        learning_rate=3e-3,
+        lr_schedule="cosine",
+        label_smoothing=0.05,
     ),
     "baseline": Recipe(
         name="baseline",
@@ -99,6 +108,11 @@ RECIPES: dict[str, Recipe] = {
         class_weighting=False,
     ),
 }
+
+
+#: epochs of ``run`` / ``train`` / ``tune`` / ``bench`` (``--epochs``): the default recipe's. Issue 19,
+#: held-out last 20 %: 24 epochs lost 0.06 on the demo set against 40 (3 seeds), 69 gained nothing more.
+DEFAULT_EPOCHS = RECIPES["default"].epochs
 
 
 def get_recipe(name: str, **overrides) -> Recipe:

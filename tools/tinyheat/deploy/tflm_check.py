@@ -3,7 +3,8 @@
 ``tflite_micro.runtime.Interpreter`` (PyPI ``tflite-micro``) is the TFLM C++ interpreter; it matches
 LiteRT's interpreter (``ai_edge_litert.interpreter.Interpreter``, PyPI ``ai-edge-litert``, the
 successor of the deprecated ``tf.lite.Interpreter``) bit for bit when that uses
-``OpResolverType.BUILTIN_REF`` (reference kernels). :func:`check_parity` fails loudly when they differ.
+``OpResolverType.BUILTIN_REF`` (reference kernels), up to rare 1-step rounding ties;
+:func:`check_parity` fails loudly on anything more (:func:`compare_outputs`).
 Neither needs TensorFlow itself.
 """
 from __future__ import annotations
@@ -119,29 +120,80 @@ def run_tflm(tflite_bytes: bytes, inputs: np.ndarray, arena_size: int | None = N
     return np.array(outs, dtype=np.int8).reshape(len(outs), -1)
 
 
-def check_parity(tflite_bytes: bytes, inputs: np.ndarray, allow_lsb: int = 0) -> tuple[np.ndarray, dict]:
-    """Run both interpreters on the same int8 inputs; return (TFLM outputs, report).
+#: more differing inputs than this fraction (or top-1 changes than TIE_FLIP_FRACTION) is a systematic
+#: mismatch, not rounding ties. Measured here: a real 4-person MLX90641 set had 24 of 1847 inputs (1.3 %)
+#: differ by one step with 1 top-1 change (issue 19); a wrong scale or kernel changes most outputs.
+DIFFERING_FRACTION = 0.05
+TIE_FLIP_FRACTION = 0.01
 
-    Raises TFLMParityError, naming the first differing input and the largest difference, if any
-    output differs by more than ``allow_lsb`` steps or any top-1 differs. The default 0 demands
-    bit-identical outputs. Measured here: on rare inputs the two builds' FULLY_CONNECTED requantization
-    rounds an exact tie differently (1 step, e.g. [21, -4] vs [20, -4], every earlier tensor
-    identical); ``allow_lsb=1`` accepts exactly that and the report counts it.
+
+def compare_outputs(ref: np.ndarray, micro: np.ndarray, allow_lsb: int = 1,
+                    differing_fraction: float = DIFFERING_FRACTION,
+                    tie_flip_fraction: float = TIE_FLIP_FRACTION) -> dict:
+    """Compare int8 outputs (n, k) of two interpreters on the same inputs; return a report or raise.
+
+    A difference of at most ``allow_lsb`` steps is a requantization rounding tie (measured here: the
+    two builds' FULLY_CONNECTED round an exact .5 differently, e.g. [21, -4] vs [20, -4]). Such a tie
+    may change the top-1 of a near-tie (reference margin between the two best outputs at most
+    ``2 * allow_lsb`` steps); those changes are counted (``tie_flips``) and accepted.
+    Raises TFLMParityError (one line) on a real mismatch: any difference above ``allow_lsb``, a top-1
+    change that is not a near-tie, or a systematic one: more than ``differing_fraction`` of the
+    inputs differing or more than ``max(1, tie_flip_fraction * n)`` top-1 changes.
+    ``allow_lsb=0`` demands bit-identical outputs. Report keys: inputs, identical, differing_inputs,
+    max_abs_diff, top1_differences, tie_flips, allowed_lsb, verdict.
+    """
+    ref = np.asarray(ref).astype(int).reshape(len(ref), -1)
+    micro = np.asarray(micro).astype(int).reshape(len(micro), -1)
+    n = len(ref)
+    diff = np.abs(ref - micro)
+    rows = diff.max(axis=1) > 0 if n else np.zeros(0, bool)
+    flip = ref.argmax(axis=1) != micro.argmax(axis=1) if n else np.zeros(0, bool)
+    srt = np.sort(ref, axis=1)
+    margin = srt[:, -1] - srt[:, -2] if ref.shape[1] > 1 else np.full(n, 10**6)
+    tie = flip & (diff.max(axis=1) <= allow_lsb) & (margin <= 2 * allow_lsb)
+    report = {"inputs": int(n), "identical": not bool(rows.any()), "differing_inputs": int(rows.sum()),
+              "max_abs_diff": int(diff.max(initial=0)), "top1_differences": int(flip.sum()),
+              "tie_flips": int(tie.sum()), "allowed_lsb": int(allow_lsb)}
+    problem = None
+    if report["max_abs_diff"] > allow_lsb:
+        problem = f"max |diff| {report['max_abs_diff']}, allowed {allow_lsb}"
+    elif (flip & ~tie).any():
+        problem = "a top-1 change on an input that is not a near-tie"
+    elif report["differing_inputs"] > max(1, differing_fraction * n):
+        problem = (f"systematic: {report['differing_inputs']} of {n} inputs differ "
+                   f"(more than {differing_fraction:.0%} is not rounding ties)")
+    elif report["tie_flips"] > max(1, tie_flip_fraction * n):
+        problem = f"systematic: {report['tie_flips']} top-1 changes (more than {tie_flip_fraction:.0%} of inputs)"
+    if problem:
+        bad = (diff.max(axis=1) > allow_lsb) | (flip & ~tie)
+        bad = bad if bad.any() else rows
+        first = int(np.argmax(bad))
+        raise TFLMParityError(f"TFLM and LiteRT (BUILTIN_REF) outputs differ on {report['differing_inputs']} "
+                              f"of {n} inputs ({report['top1_differences']} top-1 changes); first at #{first}: "
+                              f"TFLM {micro[first].tolist()} vs reference {ref[first].tolist()} ({problem})")
+    report["verdict"] = "identical" if report["identical"] else "rounding ties accepted"
+    return report
+
+
+def format_parity(report: dict) -> str:
+    """One line for a parity report of :func:`compare_outputs`."""
+    if report["identical"]:
+        return f"TFLM vs LiteRT reference kernels: identical on {report['inputs']} inputs"
+    return (f"TFLM vs LiteRT reference kernels: {report['differing_inputs']} of {report['inputs']} inputs differ by "
+            f"at most {report['max_abs_diff']} step (requantization rounding ties), {report.get('tie_flips', 0)} "
+            f"top-1 change(s) on near-ties (margin <= {2 * report['allowed_lsb']} steps): accepted "
+            f"(--allow-lsb 0 refuses this)")
+
+
+def check_parity(tflite_bytes: bytes, inputs: np.ndarray, allow_lsb: int = 0) -> tuple[np.ndarray, dict]:
+    """Run both interpreters on the same int8 inputs; return (TFLM outputs, report of :func:`compare_outputs`).
+
+    Raises TFLMParityError on a real mismatch (see :func:`compare_outputs`); the default
+    ``allow_lsb=0`` demands bit-identical outputs.
     """
     ref = run_tflite_ref(tflite_bytes, inputs)
     micro = run_tflm(tflite_bytes, inputs)
-    diff = np.abs(ref.astype(int) - micro.astype(int))
-    rows = diff.max(axis=1) > 0 if len(diff) else np.zeros(0, bool)
-    top1 = int((ref.argmax(axis=1) != micro.argmax(axis=1)).sum()) if len(diff) else 0
-    report = {"inputs": int(len(inputs)), "identical": not bool(rows.any()), "differing_inputs": int(rows.sum()),
-              "max_abs_diff": int(diff.max(initial=0)), "top1_differences": top1, "allowed_lsb": int(allow_lsb)}
-    if report["max_abs_diff"] > allow_lsb or top1:
-        first = int(np.argmax(rows))
-        raise TFLMParityError(f"TFLM and LiteRT (BUILTIN_REF) outputs differ on {report['differing_inputs']} "
-                              f"of {len(inputs)} inputs ({top1} top-1 changes); first at #{first}: TFLM "
-                              f"{micro[first].tolist()} vs reference {ref[first].tolist()} "
-                              f"(max |diff| {report['max_abs_diff']}, allowed {allow_lsb})")
-    return micro, report
+    return micro, compare_outputs(ref, micro, allow_lsb)
 
 
 def measure_arena_bytes(tflite_bytes: bytes, upper: int = 512 * 1024) -> int:

@@ -13,7 +13,11 @@ Definitions:
 - confusion: the linear probe (scikit-learn logistic regression on 6 x 8 mean-pooled frames, both
   absolute degC and relative to the frame median) trained and tested on the folds of
   :func:`tinyheat.training.cv.plan_cv`; a pair is reported when more than 20 % of a class's
-  held-out frames go to one other class.
+  held-out frames go to one other class;
+- forward-in-time: the same probe trained on the earlier samples of each class and tested on the
+  later ones (:func:`tinyheat.training.cv.forward_plan`), beside its blocked-CV balanced accuracy; a
+  clearly lower forward figure gets one line with the likely cause
+  (:func:`tinyheat.training.selection.forward_note`).
 """
 from __future__ import annotations
 
@@ -62,6 +66,27 @@ def probe_confusion(data, plan) -> np.ndarray:
         yt.append(data.y[s.test])
         yp.append(clf.predict(x[s.test]))
     return confusion_matrix(np.concatenate(yt), np.concatenate(yp), labels=list(range(len(data.labels))))
+
+
+def _recalls(cm) -> np.ndarray:
+    cm = np.asarray(cm, dtype=float)
+    n = cm.sum(axis=1)
+    return np.where(n > 0, np.diag(cm) / np.maximum(n, 1), np.nan)
+
+
+def probe_forward(data, plan, confusion) -> dict:
+    """Linear probe: blocked-CV vs forward-in-time balanced accuracy and the one-line note (or None)."""
+    from ..training.cv import forward_plan
+    from ..training.selection import forward_note
+
+    rb, rf = _recalls(confusion), _recalls(probe_confusion(data, forward_plan(data)))
+    blocked = {"balanced_accuracy": float(np.nanmean(rb)),
+               "per_class": {lab: {"recall": float(v)} for lab, v in zip(data.labels, rb)}}
+    fwd = {"balanced_accuracy": float(np.nanmean(rf)),
+           "per_class_recall": {lab: float(v) for lab, v in zip(data.labels, rf)}}
+    return {"blocked_balanced_accuracy": round(blocked["balanced_accuracy"], 4),
+            "forward_balanced_accuracy": round(fwd["balanced_accuracy"], 4),
+            "note": forward_note(blocked, fwd, data)}
 
 
 def confused_pairs(cm, labels: list[str], threshold: float = CONFUSION_REPORT) -> list[dict]:
@@ -119,14 +144,17 @@ def check_dataset(data, plan=None, confusion=None, source: str = "linear probe")
         if present[big] / present[small] > IMBALANCE_RATIO:
             warns.append(f"class imbalance: {big} has {present[big]} samples, {small} {present[small]}")
             advice.append(f"record more {small} (class weights compensate only partly)")
-    confused = []
+    confused, probe = [], None
     if confusion is None:
         try:
             plan = plan or plan_cv(data)
             confusion = probe_confusion(data, plan)
+            probe = probe_forward(data, plan, confusion)
         except DatasetTooSmall as e:
             warns.append(str(e))
             confusion = None
+    if probe is not None and probe["note"]:
+        warns.append(f"{probe['note']} ({source})")
     if confusion is not None:
         confused = confused_pairs(confusion, data.labels)
         for p in confused:
@@ -135,11 +163,14 @@ def check_dataset(data, plan=None, confusion=None, source: str = "linear probe")
                           f"{source}): record more varied {p['true']} and {p['predicted']} samples")
     return {"samples": int(len(data)), "sessions": n_sessions, "classes": classes,
             "folds": plan.describe() if plan is not None else None, "confused": confused,
-            "confusion_source": source, "warnings": warns, "advice": advice}
+            "confusion_source": source, "probe": probe, "warnings": warns, "advice": advice}
 
 
 def format_check(report: dict) -> str:
-    lines = [f"{'class':<16}{'samples':>8}{'sessions':>9}{'near-dup':>9}  {'degC p1..p99':>14}{'max (median)':>13}"]
+    p = report.get("probe")
+    lines = [f"linear probe: cross-validated {p['blocked_balanced_accuracy']:.3f}, "
+             f"forward-in-time {p['forward_balanced_accuracy']:.3f}"] if p else []
+    lines += [f"{'class':<16}{'samples':>8}{'sessions':>9}{'near-dup':>9}  {'degC p1..p99':>14}{'max (median)':>13}"]
     for lab, st in report["classes"].items():
         t = st["temperature_p1_p99_degC"]
         tr = f"{t[0]:.1f}..{t[1]:.1f}" if t else "-"

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError, ensure_new_dir, ensure_new_file
-from ..training.recipes import RECIPES
+from ..training.recipes import DEFAULT_EPOCHS, RECIPES
 
 
 def firmware_target(firmware: str | None) -> Path | None:
@@ -62,14 +62,10 @@ def _fmt_device(d: dict) -> str:
 
 def _echo_quant(m: dict) -> None:
     """m: quantize.json's content."""
+    from ..deploy.tflm_check import format_parity
+
     p = m["tflm_parity"]
-    if p["identical"]:
-        click.echo(f"TFLM vs LiteRT reference kernels: identical on {p['inputs']} inputs")
-    else:
-        click.secho(f"WARNING: TFLM vs LiteRT reference kernels differ on {p['differing_inputs']} of {p['inputs']} "
-                    f"inputs by at most {p['max_abs_diff']} step (a requantization rounding tie; top-1 identical; "
-                    f"--allow-lsb 0 refuses this)",
-                    fg="yellow", err=True)
+    click.secho(format_parity(p), **({} if p["identical"] else {"fg": "yellow", "err": True}))
     click.echo(f"int8 model: {m['tflite_bytes']} bytes, arena {m['arena_measured_bytes']} bytes measured "
                f"({m['arena_bytes']} exported), ops {', '.join(m['ops'])} [{m['interpreter']}]")
 
@@ -79,7 +75,7 @@ def _echo_quant(m: dict) -> None:
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
 @click.option("--recipe", type=click.Choice(["auto", *sorted(RECIPES)]), default="auto", show_default=True,
               help="auto: select input and architecture by cross-validation; else a fixed recipe.")
-@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+@click.option("--epochs", type=click.IntRange(3, 500), default=DEFAULT_EPOCHS, show_default=True,
               help="Most epochs per candidate; the deployed model's epochs are chosen by CV up to this.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
 def train_cmd(dataset, out, recipe, epochs, force):
@@ -98,6 +94,7 @@ def train_cmd(dataset, out, recipe, epochs, force):
         raise click.ClickException(str(e)) from None
     _echo_selection(t.selection)
     click.echo(_fmt_cv("float", t.cv_float))
+    _echo_forward(t.cv_float)
     files = train_files(data, dataset, t)
     write_run(Path(out), files, force=force)
     click.echo(f"wrote {out}/: {', '.join(files)} (deployed model: all {len(data)} samples, {t.selection.epochs} epochs)")
@@ -107,8 +104,9 @@ def train_cmd(dataset, out, recipe, epochs, force):
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning first (needs the optional extra: pip install 'tinyheat[qat]').")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
-              help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
-                   "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
+              help="Accept TFLM/TFLite output differences of up to this many int8 steps (FULLY_CONNECTED "
+                   "rounding ties, which may flip the top-1 of a near-tie; counted and reported). "
+                   "0 = demand bit-identical outputs.")
 @click.option("--force", is_flag=True, help="Overwrite RUN's int8 model if it has one.")
 def quantize_cmd(run, qat, allow_lsb, force):
     """int8 full-integer quantization of RUN's model; checks TFLM against TFLite and measures the arena.
@@ -197,9 +195,22 @@ def _fmt_cv(name: str, m: dict) -> str:
     return _fmt_metrics(name, m) + f"  90% interval [{iv[0]:.2f}, {iv[1]:.2f}]"
 
 
+def _echo_forward(cv_float: dict) -> None:
+    """Blocked vs forward-in-time, and the one-line note when forward is clearly lower."""
+    f = cv_float.get("forward")
+    if not f:
+        return
+    iv, fi = cv_float["interval_90"], f["interval_90"]
+    click.echo(f"cross-validated {cv_float['balanced_accuracy']:.3f} [{iv[0]:.2f}, {iv[1]:.2f}]  vs  forward-in-time "
+               f"{f['balanced_accuracy']:.3f} [{fi[0]:.2f}, {fi[1]:.2f}] (train on earlier, test on later samples, "
+               f"{len(f['folds'])} cut points)")
+    if f.get("note"):
+        click.secho(f"WARNING: {f['note']}", fg="yellow")
+
+
 @click.command("tune")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
-@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+@click.option("--epochs", type=click.IntRange(3, 500), default=DEFAULT_EPOCHS, show_default=True,
               help="Most epochs per candidate (successive halving stops all but the best third at a third of it).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON.")
 @click.option("--force", is_flag=True, help="Overwrite --json if it exists.")
@@ -219,6 +230,9 @@ def tune_cmd(dataset, epochs, json_path, force):
     except DatasetTooSmall as e:
         raise click.ClickException(str(e)) from None
     _echo_selection(sel)
+    from ..training.selection import cv_report
+
+    _echo_forward(cv_report(data, sel))
     click.echo(f"selection: {sel.seconds:.0f} s")
     if json_path:
         Path(json_path).write_text(json.dumps({"dataset": str(Path(dataset).resolve()), "protocol": sel.plan.describe(),
@@ -235,11 +249,12 @@ def tune_cmd(dataset, epochs, json_path, force):
                    "not exported.")
 @click.option("--recipe", type=click.Choice(RECIPE_CHOICES), default="auto", show_default=True,
               help="auto: select input and architecture by cross-validation; else a fixed recipe.")
-@click.option("--epochs", type=click.IntRange(3, 500), default=24, show_default=True,
+@click.option("--epochs", type=click.IntRange(3, 500), default=DEFAULT_EPOCHS, show_default=True,
               help="Most epochs per candidate; the deployed model's epochs are chosen by CV up to this.")
 @click.option("--allow-lsb", type=click.IntRange(0, 2), default=1, show_default=True,
-              help="Accept TFLM/TFLite output differences of up to this many int8 steps when top-1 agrees "
-                   "(FULLY_CONNECTED rounding ties; reported). 0 = demand bit-identical outputs.")
+              help="Accept TFLM/TFLite output differences of up to this many int8 steps (FULLY_CONNECTED "
+                   "rounding ties, which may flip the top-1 of a near-tie; counted and reported). "
+                   "0 = demand bit-identical outputs.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder and the firmware's exported model.")
 def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     """Check the data, select a recipe by CV, refit on every sample, quantize, check in TFLM, export."""
@@ -287,6 +302,9 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
         q = quantize_model(t.model, data, t.recipe, allow_lsb)
     except (TFLMParityError, UnsupportedByDeviceError) as e:
         raise click.ClickException(str(e)) from None
+    from ..deploy.tflm_check import format_parity
+
+    click.echo(format_parity(q.parity))
     c8 = cv_int8(data, t.selection)
     cvi, device = c8["metrics"], c8["device"]
     cvi["interpreter"] = tflm_version()
@@ -296,6 +314,7 @@ def run_cmd(dataset, out, firmware, recipe, epochs, allow_lsb, force):
     click.echo(_fmt_device(device))
     for f in t.cv_float["folds"]:
         click.echo(f"  {f['fold']:>12}: n={f['n']:<4} balanced accuracy {f['balanced_accuracy']:.3f}")
+    _echo_forward(t.cv_float)
     files = train_files(data, dataset, t)
     files.update(quantize_files(q))
     metrics = files["metrics.json"]

@@ -117,14 +117,19 @@ def cv_int8(data, sel) -> dict:
     return {"metrics": m, "device": device, "tflite_bytes": size}
 
 
-def select_recipe(data, recipe: str = "auto", epochs: int = 24, echo=None):
-    """CV plan + selection. ``recipe``: ``auto`` (the search space) or a fixed recipe name."""
-    from ..training.cv import plan_cv
-    from ..training.selection import fixed_candidate, search_space, select
+def select_recipe(data, recipe: str = "auto", epochs: int = 40, echo=None):
+    """CV plan + forward-in-time plan + selection. ``recipe``: ``auto`` (the search space, falling back
+    to the default candidate unless another is clearly better) or a fixed recipe name."""
+    from ..training.cv import forward_plan, plan_cv
+    from ..training.selection import fallback_name, fixed_candidate, search_space, select
 
     plan = plan_cv(data)
-    cands = search_space(epochs) if recipe == "auto" else [fixed_candidate(recipe, epochs)]
-    sel = select(data, plan, cands, epochs=epochs, echo=echo)
+    fplan = forward_plan(data)
+    if recipe == "auto":
+        cands, fb = search_space(epochs), fallback_name(data)
+    else:
+        cands, fb = [fixed_candidate(recipe, epochs)], None
+    sel = select(data, plan, cands, epochs=epochs, echo=echo, forward=fplan, fallback=fb)
     add_model_bytes(data, sel)
     return sel
 
@@ -180,7 +185,7 @@ def check(data) -> dict:
     return check_dataset(data)
 
 
-def train(data, recipe: str = "auto", epochs: int = 24, echo=None, report: dict | None = None) -> TrainResult:
+def train(data, recipe: str = "auto", epochs: int = 40, echo=None, report: dict | None = None) -> TrainResult:
     """(check ->) select by CV -> refit on every sample. Raises DatasetTooSmall (one line) first.
 
     report: the data check if the caller already ran :func:`check` (it is not recomputed).
@@ -234,16 +239,20 @@ def quantize_files(q: QuantResult, qat: bool = False) -> dict:
 def model_card(labels, recipe, q: QuantResult, model_info: dict, metrics: dict, run_path: str) -> dict:
     from ..deploy.export import exported_arena_bytes
     from ..deploy.tflm_check import tflm_version
+    from ..training.model import device_instructions
 
     return {
         "format": "tinyheat-model-card/1", "run": run_path, "labels": labels,
         "input": {**q.io["input"], **recipe.input.to_dict()}, "output": q.io["output"], "ops": q.ops,
         "arena_bytes": exported_arena_bytes(q.arena_measured_bytes), "arena_measured_bytes": q.arena_measured_bytes,
         "tflite_bytes": len(q.tflite), "interpreter": tflm_version(), "model": model_info,
+        "device_cost": device_instructions(recipe),
         "recipe": recipe.to_dict(), "split": metrics["split"],
         "metrics": {"estimate": "cross-validated (the deployed model trained on every sample)",
                     "float_balanced_accuracy": metrics["float"]["balanced_accuracy"],
                     "float_interval_90": metrics["float"].get("interval_90"),
+                    "forward_balanced_accuracy": (metrics["float"].get("forward") or {}).get("balanced_accuracy"),
+                    "forward_interval_90": (metrics["float"].get("forward") or {}).get("interval_90"),
                     # int8 CV needs the fold models: only `tinyheat run` has them
                     "int8_balanced_accuracy": metrics.get("int8", {}).get("balanced_accuracy"),
                     "int8_accuracy": metrics.get("int8", {}).get("accuracy"),
