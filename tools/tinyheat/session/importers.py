@@ -302,14 +302,23 @@ def _flir_times(stamps) -> tuple[np.ndarray, datetime | None]:
 # --------------------------------------------------------------------------- resampling
 
 def downsample(s: Session, shape: tuple[int, int] = (24, 32)) -> Session:
-    """Area-average every frame to ``shape`` (H, W) degC (skimage.transform.resize with
-    anti-aliasing off and ``order=1`` on an integer factor is a box mean; non-integer factors use
-    :func:`skimage.transform.resize` with anti-aliasing). NaN pixels are left out of each mean."""
+    """Resample every frame to ``shape`` (H, W) degC. Smaller by an integer factor: area mean
+    (:func:`skimage.transform.downscale_local_mean`); larger by an integer factor (an MLX90641's
+    12 x 16 to 24 x 32): every pixel repeated (``numpy.repeat``), exactly the model input the
+    firmware builds from an MLX90641 frame (``th_device``, firmware/README.md "MLX90641"), so a model
+    trained on the result sees what the device feeds it; otherwise
+    :func:`skimage.transform.resize` with anti-aliasing. NaN pixels are left out of each mean."""
     from skimage.transform import downscale_local_mean, resize
 
     h, w = s.frames.shape[1:]
     H, W = shape
     f = s.frames
+    if H >= h and W >= w and H % h == 0 and W % w == 0:
+        meta = dict(s.meta)
+        meta["downsampled_from"] = [int(h), int(w)]
+        meta["downsample_method"] = "pixel repeat"
+        out = np.ascontiguousarray(f.repeat(H // h, axis=1).repeat(W // w, axis=2), dtype=np.float32)
+        return Session(out, s.t_ms, start=s.start, ta_degC=s.ta_degC, meta=meta)
     valid = np.isfinite(f).astype(np.float32)
     f0 = np.where(valid > 0, f, 0).astype(np.float32)
     if h % H == 0 and w % W == 0:
