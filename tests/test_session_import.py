@@ -100,6 +100,25 @@ def test_downsample_ignores_invalid_pixels():
     assert s.frames[1, 1, 1] == pytest.approx(f[1, 2:, 2:].mean())
 
 
+def test_16x12_session_to_24x32_repeats_pixels_as_the_device_feeds_its_model(tmp_path):
+    """An MLX90641 (12 x 16) recording made 24 x 32 for training: each pixel repeated 2 x 2, the
+    firmware's MLX90641 model input (not an interpolation, which differed from it by up to 2 K on
+    the den recording), and import-frames then stores those frames as samples."""
+    rng = np.random.default_rng(1)
+    f = (22 + 6 * rng.random((3, 12, 16))).round(2).astype(np.float32)  # a hot pixel next to a cold one
+    src = tmp_path / "frames.csv"  # the layout of the shared mlx90641-den frames.csv
+    src.write_text("frame,t_s,delay_s,ambient_degC," + ",".join(f"p{i:03d}" for i in range(192)) + "\n" + "".join(
+        f"{k},{k * 0.064:.6f},0.064,30.00," + ",".join(f"{v:.2f}" for v in f[k].ravel()) + "\n" for k in range(3)))
+    out = tmp_path / "den.zarr"
+    r = CliRunner().invoke(main, ["import-session", str(src), "--out", str(out), "--downsample", "24x32"])
+    assert r.exit_code == 0, r.output
+    s = read_session(out)
+    np.testing.assert_array_equal(s.frames, f.repeat(2, axis=1).repeat(2, axis=2))
+    assert s.meta["downsampled_from"] == [12, 16] and s.meta["downsample_method"] == "pixel repeat"
+    r = CliRunner().invoke(main, ["import-frames", str(out), "--label", "person", "--dataset", str(tmp_path / "ds")])
+    assert r.exit_code == 0 and "added 3" in r.output, r.output
+
+
 def test_import_session_cli_writes_and_never_overwrites(fir_csv, tmp_path):
     out = tmp_path / "fir.zarr"
     r = CliRunner().invoke(main, ["import-session", str(fir_csv), "--out", str(out)])

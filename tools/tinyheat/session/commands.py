@@ -34,7 +34,8 @@ def _shape(text: str | None) -> tuple[int, int] | None:
 @click.option("--emissivity", type=click.FloatRange(0.01, 1.0), default=None, help="FLIR: override the camera's emissivity.")
 @click.option("--reflected", "reflected_degC", type=float, default=None, help="FLIR: reflected apparent temperature, degC.")
 @click.option("--distance", "distance_m", type=click.FloatRange(min=0), default=None, help="FLIR: object distance, m.")
-@click.option("--downsample", default=None, help="Area-average frames to HxW, e.g. 24x32 (MLX90640 size).")
+@click.option("--downsample", default=None, help="Resample frames to HxW, e.g. 24x32 (MLX90640 size): area mean when smaller, every pixel "
+                   "repeated when an integer multiple (MLX90641 12x16, as the device feeds its model).")
 @click.option("--force", is_flag=True, help="Replace an existing session at --out.")
 def import_session_cmd(src, out, kind, period_ms, unit, emissivity, reflected_degC, distance_m, downsample, force):
     """Import SRC (a tinyheat .npz recording, a Time/P000.. CSV, any import-frames file, or a FLIR

@@ -377,14 +377,20 @@ def _flir_times(stamps) -> tuple[np.ndarray, datetime | None]:
 # --------------------------------------------------------------------------- resampling
 
 def downsample_frames(frames: np.ndarray, shape: tuple[int, int] = (24, 32)) -> tuple[np.ndarray, str]:
-    """Area-average frames (k, h, w) degC to ``shape`` (H, W): (float32 (k, H, W), method name).
-    An integer factor is a box mean (skimage ``downscale_local_mean``); other factors use
+    """Resample frames (k, h, w) degC to ``shape`` (H, W): (float32 (k, H, W), method name).
+    Smaller by an integer factor: a box mean (skimage ``downscale_local_mean``); larger by an
+    integer factor (an MLX90641's 12 x 16 to 24 x 32): every pixel repeated (``numpy.repeat``),
+    exactly the model input the firmware builds from an MLX90641 frame (``th_device``,
+    firmware/README.md "MLX90641"), so a model trained on the result sees what the device feeds it;
+    other factors use
     :func:`skimage.transform.resize` with anti-aliasing. NaN pixels are left out of each mean."""
     from skimage.transform import downscale_local_mean, resize
 
     h, w = frames.shape[1:]
     H, W = shape
     f = frames
+    if H >= h and W >= w and H % h == 0 and W % w == 0:
+        return np.ascontiguousarray(f.repeat(H // h, axis=1).repeat(W // w, axis=2), dtype=np.float32), "pixel repeat"
     valid = np.isfinite(f).astype(np.float32)
     f0 = np.where(valid > 0, f, 0).astype(np.float32)
     if h % H == 0 and w % W == 0:
