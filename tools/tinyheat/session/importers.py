@@ -405,7 +405,7 @@ def downsample_frames(frames: np.ndarray, shape: tuple[int, int] = (24, 32)) -> 
 
 
 def downsample(s: Session, shape: tuple[int, int] = (24, 32)) -> Session:
-    """Every frame of ``s`` area-averaged to ``shape`` (H, W) degC (:func:`downsample_frames`)."""
+    """Every frame of ``s`` resampled to ``shape`` (H, W) degC (:func:`downsample_frames`: area mean, or pixel repeat when larger)."""
     h, w = s.frames.shape[1:]
     out, method = downsample_frames(s.frames, shape)
     meta = dict(s.meta)
