@@ -40,7 +40,7 @@ void mlx_fail(int code);
  *  (the caller re-initialises). @return false, for `return mlx_count_error(code);` in sensor_poll. */
 bool mlx_count_error(int code);
 
-/** The counters (sensor_poll's subpage/frame/drop counts are kept by the adapter). */
+/** The counters. The adapter's sensor_poll adds frames, and for the MLX90640 a missed subpage to dropped_subpages. */
 extern sensor_stats_t mlx_stats;
 
 /** Control register 1 (0x800D) as last written by mlx_begin_finish() / mlx_set_refresh(). */

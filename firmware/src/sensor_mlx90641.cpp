@@ -8,7 +8,6 @@
 // lib/tinyheat_core/th_mlx90641 (float32, Hamming-decoded EEPROM).
 #ifdef TH_SENSOR_MLX90641
 #include <Arduino.h>
-#include <string.h>
 
 #include "sensor_mlx90640.h"
 #include "mlx_i2c.h"
