@@ -1,10 +1,10 @@
 /**
  * @file sensor_mlx90640.h
- * MLX90640 adapter: its own I2C transfers over Arduino `Wire` (NACK detection, reads as large
- * as the Wire buffer allows, no unbounded waits) and the portable float32 compensation
- * lib/tinyheat_core/th_mlx90640 (datasheet section 11) instead of the Melexis driver's double
- * MLX90640_CalculateTo. A non-blocking frame poll combines the two subpages into one 32x24
- * frame of degC (row-major, FORMAT.md section 1).
+ * MLX90640 adapter: its own I2C transfers over Arduino `Wire` (mlx_i2c.h, shared with the
+ * MLX90641 adapter: NACK detection, reads as large as the Wire buffer allows, no unbounded
+ * waits) and the portable float32 compensation lib/tinyheat_core/th_mlx90640 (datasheet
+ * section 11) instead of the Melexis driver's double MLX90640_CalculateTo. A non-blocking frame
+ * poll combines the two subpages into one 32x24 frame of degC (row-major, FORMAT.md section 1).
  */
 #pragma once
 #include <stdint.h>
