@@ -20,7 +20,7 @@ demo: install
 
 ## All tests: Python, the firmware's portable C core on the host, the serial link, the size report.
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadfile   # 2 workers, a test file each at a time (about 60 s on 2 cores)
+	$(BIN)/python -m pytest -n 2 --dist loadfile   # 2 workers, a test file each at a time (about 90 s on 2 cores)
 
 ## Benchmark: recipe selection vs default vs seed-style on every real set in ../shared and the demo set.
 bench: install
