@@ -112,3 +112,48 @@ def test_heatmap_dask_cli_against_the_scheduler_equals_embedded(frames_root, clu
     r = CliRunner().invoke(main, ["heatmap-dask", str(frames_root), "--store", str(tmp_path / "cli"),
                                   "--scheduler", cluster, "--absorb-s", "30"])
     assert r.exit_code == 1 and "already in the store" in r.output
+
+
+def test_heatmap_dask_on_videos_equals_heatmap_add(cluster, tmp_path):
+    """Issue 16 item 4: two videos through `heatmap-dask` on the real cluster (one task each, one
+    commit) give the store `heatmap-add` builds from them; a corrupt one among them registers none."""
+    pytest.importorskip("cv2")
+    pytest.importorskip("imageio_ffmpeg")
+    from click.testing import CliRunner
+    from test_video_heatmap import FPS, scene, write_mp4
+
+    from tinyheat.cli import main
+
+    videos = [write_mp4(tmp_path / f"cam{i}.mp4", scene(seed=i), FPS, "-metadata",
+                        f"creation_time=2026-01-05T0{8 + i}:00:00Z") for i in (0, 1)]
+    opts = ["--sensor", "cam", "--op", "motion", "--grid", "40"]
+    run_ = CliRunner().invoke
+    r = run_(main, ["heatmap-add", *map(str, videos), "--store", str(tmp_path / "add"), *opts])
+    assert r.exit_code == 0, r.output
+    r = run_(main, ["heatmap-dask", *map(str, videos), "--store", str(tmp_path / "dask"), "--scheduler", cluster, *opts])
+    assert r.exit_code == 0, r.output
+    assert "2 videos: 2 sessions, 160 frames" in r.output
+    a, b = HeatStore(tmp_path / "add"), HeatStore(tmp_path / "dask")
+    assert a.manifest["sensors"]["cam"]["sessions"] == b.manifest["sensors"]["cam"]["sessions"]
+    lo, hi = a.span("cam")
+    assert hi - lo > 3600  # one session at 08:00, one at 09:00
+    for t0, t1 in ((lo, hi), (lo, lo + 60), (hi - 60, hi)):
+        qa, qb = a.query("cam", t0, t1), b.query("cam", t0, t1)
+        np.testing.assert_array_equal(qa.act, qb.act)
+        np.testing.assert_array_equal(qa.cov, qb.cov)
+    assert a.query("cam").act.sum() > 20  # the walker of both videos
+    for level in LEVELS:
+        ra, rb = a.rows(level, "cam", lo - 40 * DAY, hi + 40 * DAY), b.rows(level, "cam", lo - 40 * DAY, hi + 40 * DAY)
+        for x, y in zip(ra[:3], rb[:3]):
+            np.testing.assert_array_equal(x, y)
+    # a truncated video among good ones: a one-line error and the store as it was
+    bad = tmp_path / "bad.mp4"
+    data = videos[0].read_bytes()
+    bad.write_bytes(data[: len(data) // 2])
+    good = write_mp4(tmp_path / "cam2.mp4", scene(seed=2), FPS, "-metadata", "creation_time=2026-01-05T10:00:00Z")
+    manifest = (tmp_path / "dask" / "manifest.json").read_text()
+    r = run_(main, ["heatmap-dask", str(good), str(bad), "--store", str(tmp_path / "dask"), "--scheduler", cluster,
+                    *opts])
+    last = r.output.strip().splitlines()[-1]  # after the progress bar (stderr)
+    assert r.exit_code == 1 and "Traceback" not in r.output and "bad.mp4: " in last.split("Error: ")[1], r.output
+    assert (tmp_path / "dask" / "manifest.json").read_text() == manifest

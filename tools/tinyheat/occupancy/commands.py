@@ -451,22 +451,44 @@ def _say(msg: str) -> None:
 
 
 @click.command("heatmap-dask")
-@click.argument("root", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Heat-map store folder (on a filesystem the workers share).")
 @click.option("--scheduler", default=None, help="dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786.")
 @click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
               help="Without --scheduler: local worker processes (0 = embedded, no Dask).")
+@click.option("--sensor", default=None, help="Videos: sensor name in the store [default: sensor0].")
+@click.option("--start", default=None, help="Videos: UTC start (ISO 8601) of the first frame; default: the file's creation time.")
 @_params
-def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
-    """Roll up every (sensor, day) partition under ROOT into STORE, one Dask task per partition."""
-    from .distributed import run
+@video_options
+def heatmap_dask_cmd(inputs, store, scheduler, workers, sensor, start, op_name, plan, homography, grid_px, **kw):
+    """Roll up INPUTS into STORE, one Dask task per (sensor, day) partition of a heatmap-partition
+    folder and per video file or image folder (as heatmap-add does it: --op, --plan, --grid, --start,
+    --sensor apply to the videos); all sessions are registered in one commit, or none."""
+    from ..errors import UserError
+    from .distributed import VideoJob, partitions, run
     from .store import StoreError
+    from .video import is_video
+    from .video_commands import load_plan
 
+    roots, videos = [], []
+    for p in inputs:
+        if p.is_dir() and partitions(p):
+            roots.append(p)
+        elif is_video(p):
+            videos.append(p)
+        else:
+            raise click.BadParameter(f"{p} is neither a heatmap-partition folder (sensor=S/day=D/*.parquet) nor a "
+                                     "video file or image folder", param_hint="INPUTS")
+    if not videos and (sensor or start or op_name or plan or homography):
+        raise click.UsageError("--sensor, --start, --op, --plan and --homography are for video inputs; "
+                               "partitions carry their sensor and times")
+    job = VideoJob(sensor=sensor or "sensor0", op_name=op_name, start=_time(start, "--start"),
+                   plan=load_plan(plan, homography), grid_px=grid_px)
     params = _mk_params(**kw)
     try:
         if scheduler is None and workers == 0:
-            entries = run(root, store, params, progress=True, on_wait=_say)
+            entries = run(roots, store, params, progress=True, on_wait=_say, videos=videos, job=job)
         else:
             from ..errors import require
 
@@ -479,10 +501,12 @@ def heatmap_dask_cmd(root, store, scheduler, workers, **kw):
                     cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1,
                                                                dashboard_address=None))
                     client = stack.enter_context(Client(cluster))
-                entries = run(root, store, params, client, progress=True, on_wait=_say)
-    except (StoreError, OSError, ValueError) as e:
+                entries = run(roots, store, params, client, progress=True, on_wait=_say, videos=videos, job=job)
+    except (UserError, OSError, ValueError) as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"{len(entries)} partitions, {sum(e['frames'] for e in entries)} frames -> {store}")
+    n_parts = sum(len(partitions(r)) for r in roots)
+    click.echo(f"{n_parts} partitions, {len(videos)} videos: {len(entries)} sessions, "
+               f"{sum(e['frames'] for e in entries)} frames -> {store}")
 
 
 @click.command("heatmap-compact")

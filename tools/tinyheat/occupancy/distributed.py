@@ -7,10 +7,17 @@ list<float32> (H*W degC, NaN invalid, row-major), schema metadata ``shape`` = ``
 Each (sensor, day) partition is one unit of work; its background model starts at the first frame
 of the day (00:00 UTC for a sensor that runs all day). Workers write new store files only; the
 client registers them in the manifest at the end, so no two processes write the same file.
+
+Video files and image folders (``datasets/HEATMAP.md`` section 8) are one unit of work each: the
+worker runs the same driver as ``heatmap-add`` (:func:`video_heat.write_sessions`: one session per
+600 s chunk, the operation's state carried across chunks) and the client registers them with the
+partitions' sessions in the same single commit.
 """
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .activation import Params, activation
+from .floorplan import GRID_PX
 from .recording import Recording
 from .store import HeatStore, _write, day_of, write_session
 
@@ -96,34 +104,65 @@ def process_partition(folder: str, store_root: str, sensor: str, params: Params 
     return write_session(store_root, sensor, a, source=f"{Path(folder).parent.name}/{Path(folder).name}")
 
 
-def run(root: str | Path, store_root: str | Path, params: Params = Params(), client=None,
-        progress: bool = False, on_wait=None) -> list[dict]:
-    """Roll up every partition under ``root`` into the store at ``store_root`` (created if
-    missing). ``client``: a ``dask.distributed.Client`` (None = embedded, in this process).
+@dataclass(frozen=True)
+class VideoJob:
+    """The ``heatmap-add`` options every video of a run gets: ``sensor`` name, ``op_name`` (None = motion),
+    ``start`` (None = the container's creation time), ``plan`` = (plan image uint8, homography float64
+    (3, 3)) from :func:`floorplan.load_plan` or None, ``grid_px`` cells on the longer side,
+    ``params`` :class:`ops.VideoParams` (None = defaults)."""
+    sensor: str = "sensor0"
+    op_name: str | None = None
+    start: datetime | None = None
+    plan: tuple | None = None
+    grid_px: int = GRID_PX
+    params: object = None
+
+
+def process_video(path: str, store_root: str, params: Params = Params(), job: VideoJob = VideoJob()) -> list[dict]:
+    """One unit of work: a video file or image folder -> its session files under ``store_root``, made
+    as ``heatmap-add`` makes them (``params`` = the thermal op's :class:`Params`); checked against the
+    store's manifest before anything is written. Returns the manifest entries (one per 600 s).
+    Raises VideoError (nothing written) for bad input, StoreError for a session already stored."""
+    from . import ops
+    from . import video_heat as vh
+
+    src = vh.video_source(path, job.start)
+    pl, H = job.plan if job.plan is not None else (None, None)
+    op = vh.make_op(job.op_name, src, vh.make_mapper(src, job.grid_px, pl, H), job.params or ops.VideoParams(), params)
+    return vh.write_sessions(src, op, store_root, job.sensor, check=HeatStore(store_root).check)
+
+
+def run(root, store_root: str | Path, params: Params = Params(), client=None,
+        progress: bool = False, on_wait=None, videos=(), job: VideoJob = VideoJob()) -> list[dict]:
+    """Roll up every partition under ``root`` (a folder, a list of them, or None) and every path in
+    ``videos`` (video files or image folders, run as ``job`` says) into the store at ``store_root``
+    (created if missing). ``client``: a ``dask.distributed.Client`` (None = embedded, in this process).
     Workers write new session files only (no lock needed: names are content hashes); the client
     then registers and compacts them in one commit under the store's lock
-    (:meth:`HeatStore.register`), refusing all of them if one overlaps a stored session.
-    ``on_wait(message)`` is called if another writer holds the store's lock. Returns the
-    manifest entries."""
+    (:meth:`HeatStore.register`), refusing all of them if one overlaps a stored session; an error in
+    any task (e.g. a corrupt video) registers none. ``on_wait(message)`` is called if another writer
+    holds the store's lock. Returns the manifest entries."""
     from tqdm import tqdm
 
-    parts = partitions(root)
+    roots = [] if root is None else [root] if isinstance(root, (str, Path)) else list(root)
+    parts = [p for r in roots for p in partitions(r)]
     store = HeatStore(store_root, create=True)
     store.on_wait = on_wait
-    args = [(str(d), str(store_root), s) for s, _, d in parts]
-    bar = tqdm(total=len(args), desc="partitions", unit="part", disable=not progress)
-    if client is None:
-        entries = []
-        for a in args:
-            entries.append(process_partition(*a, params))
-            bar.update()
-    else:
-        from dask.distributed import as_completed
+    tasks = [(process_partition, (str(d), str(store_root), s, params)) for s, _, d in parts]
+    tasks += [(process_video, (str(v), str(store_root), params, job)) for v in videos]
+    with tqdm(total=len(tasks), desc="tasks", unit="task", disable=not progress) as bar:
+        if client is None:
+            results = []
+            for fn, a in tasks:
+                results.append(fn(*a))
+                bar.update()
+        else:
+            from dask.distributed import as_completed
 
-        futures = client.map(process_partition, *zip(*args), params=params, pure=False) if args else []
-        for _ in as_completed(futures):
-            bar.update()
-        entries = client.gather(futures)
-    bar.close()
+            futures = [client.submit(fn, *a, pure=False) for fn, a in tasks]
+            for _ in as_completed(futures):
+                bar.update()
+            results = client.gather(futures)
+    entries = [e for r in results for e in (r if isinstance(r, list) else [r])]
     store.register(sorted(entries, key=lambda e: (e["sensor"], e["first_s"])), progress=progress)
     return entries

@@ -131,6 +131,17 @@ def add_to_store(src: Source, op: ops.Operation, store, sensor: str, *, chunk_s:
     """Run ``op`` over ``src`` and add the result to ``store`` (a :class:`HeatStore`) as one session per
     ``chunk_s`` seconds, registered together at the end. Returns the manifest entries. Raises
     VideoError (store untouched) for bad input, StoreError for a refused session."""
+    entries = write_sessions(src, op, store.root, sensor, check=store.check, chunk_s=chunk_s, on_second=on_second)
+    store.register(entries)
+    return entries
+
+
+def write_sessions(src: Source, op: ops.Operation, store_root, sensor: str, *, check=None, chunk_s: int = CHUNK_S,
+                   on_second=None) -> list[dict]:
+    """The lock-free half of :func:`add_to_store` (what a Dask worker runs): read the whole input, call
+    ``check(entry)`` (e.g. :meth:`HeatStore.check`) on every chunk's entry, then write the sessions' new
+    files under ``store_root`` (:func:`store.write_session`) and return their manifest entries for
+    :meth:`HeatStore.register`. Bad input raises VideoError before any file is written."""
     from .store import session_id, write_session
 
     cov = coverage(op.mapper)
@@ -166,15 +177,15 @@ def add_to_store(src: Source, op: ops.Operation, store, sensor: str, *, chunk_s:
             with np.load(p) as z:
                 a = Activation(**{k: z[k] for k in z.files})
             label = src.label if n == 1 else f"{src.label} [part {i + 1}/{n}]"
-            store.check({"sensor": sensor, "id": session_id(sensor, a), "shape": list(a.shape),
-                         "first_s": int(a.sec[0]), "last_s": int(a.sec[-1]), "source": label})
+            if check is not None:
+                check({"sensor": sensor, "id": session_id(sensor, a), "shape": list(a.shape),
+                       "first_s": int(a.sec[0]), "last_s": int(a.sec[-1]), "source": label})
             acts.append((p, label))
         entries = []
         for p, label in acts:
             with np.load(p) as z:
                 a = Activation(**{k: z[k] for k in z.files})
-            entries.append(write_session(store.root, sensor, a, label))
-        store.register(entries)
+            entries.append(write_session(store_root, sensor, a, label))
     return entries
 
 
