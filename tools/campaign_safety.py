@@ -775,6 +775,8 @@ def _cases_n():
         r = th("import-frames", "rec.zarr", "-l", "x", "-d", "ds", cwd=d)
         if "no such file" in r.out and "session" not in r.out:
             return "bad: silently wrong", "says 'no such file' for an existing recording"
+        if r.rc == 0 and "read as a session" in r.out + r.err:
+            return "right", "read as a session: " + (r.out.strip().splitlines() or [""])[0][:100]
         return "clean error", (r.out.strip().splitlines() or [""])[-1][:120]
 
     @case(CN, "ingest a card holding the device's EEPROM backup")
@@ -783,8 +785,10 @@ def _cases_n():
         th("demo-data", "--out", d / "card", "--per-label", "3", "--sessions", "1")
         (d / "card" / "mlx90640_ee_53494d000002.bin").write_bytes(bytes(1664))
         r = th("ingest", "card", "-d", "ds", cwd=d)
-        if "mlx90640_ee_" in r.out and "rejected" in r.out:
-            return "bad: silently wrong", "EEPROM backup reported as 'rejected: not a sample' (newcomer engineer's item)"
+        if any("mlx90640_ee_" in line and "rejected" in line for line in r.out.splitlines()):
+            return "bad: silently wrong", "EEPROM backup reported as 'rejected: not a sample'"
+        if r.rc == 0 and any("device file" in line and "mlx90640_ee_" in line for line in (r.out + r.err).splitlines()):
+            return "right", "listed as the device's file, left on the card"
         return verdict_ok(r)
 
 
