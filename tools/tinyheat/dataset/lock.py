@@ -58,19 +58,23 @@ class WriterLock:
     or a ``with`` block. Re-entrant within one thread of one process (``filelock`` singleton), so
     nested stores on one folder in one program do not wait for themselves.
 
-    ``what`` names the folder in messages (``dataset``, ``session``); ``notify`` receives the
-    one-line "waiting" message (default: stderr).
+    ``what`` names the folder in messages (``dataset``, ``heat-map store``); ``notify`` receives the
+    one-line "waiting" message (default: stderr); ``lock_name`` is the lock file's name in the folder
+    (the heat-map store and its frames roots use ``.lock``, datasets/HEATMAP.md); ``error`` is the
+    UserError class raised on a time-out (default :class:`FolderBusy`).
     """
 
-    def __init__(self, folder: str | Path, what: str = "dataset", notify: Callable[[str], None] | None = None):
+    def __init__(self, folder: str | Path, what: str = "dataset", notify: Callable[[str], None] | None = None,
+                 lock_name: str = LOCK_NAME, error: type[UserError] | None = None):
         from filelock import FileLock
 
         self.folder = Path(folder)
         self.what = what
         self.notify = notify or _stderr
+        self.error = error or FolderBusy
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = self.folder / LOCK_NAME
-        self.owner_path = self.folder / (LOCK_NAME + OWNER_SUFFIX)
+        self.path = self.folder / lock_name
+        self.owner_path = self.folder / (lock_name + OWNER_SUFFIX)
         self._lock = FileLock(str(self.path), is_singleton=True)
         self._held = False
 
@@ -92,14 +96,14 @@ class WriterLock:
         except Timeout:
             who = self.holder()
             if timeout <= 0:
-                raise FolderBusy(f"{self.folder}: another writer is using this {self.what} ({who}); run the command "
+                raise self.error(f"{self.folder}: another writer is using this {self.what} ({who}); run the command "
                                  f"again when it has finished") from None
-            self.notify(f"waiting for {self.folder}: another writer is using this {self.what} ({who}); "
+            self.notify(f"waiting for {who} ({self.folder}: another writer is using this {self.what}); "
                         f"waiting up to {timeout:g} s ({TIMEOUT_ENV} changes this)")
             try:
                 self._lock.acquire(timeout=timeout)
             except Timeout:
-                raise FolderBusy(f"{self.folder}: still in use by another writer after {timeout:g} s ({who}); run "
+                raise self.error(f"{self.folder}: still in use by another writer after {timeout:g} s ({who}); run "
                                  f"the command again when it has finished, or set {TIMEOUT_ENV} to wait "
                                  f"longer") from None
         self._held = True

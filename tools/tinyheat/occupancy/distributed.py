@@ -34,21 +34,11 @@ def write_partitions(rec: Recording, root: str | Path, sensor: str, on_wait=None
     """Write a recording's frames into ``root`` split by UTC day; an identical part already
     there is kept. Holds ``root/.lock`` (``on_wait(message)`` if another writer has it).
     Returns the files written or found."""
-    from filelock import FileLock, Timeout
+    from ..dataset.lock import WriterLock
 
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(root / ".lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        if on_wait:
-            on_wait(f"{root}: waiting for another writer (its lock {root / '.lock'})")
-        lock.acquire()
-    try:
+    with WriterLock(root, "frames root", notify=on_wait or (lambda msg: None), lock_name=".lock"):
         return _write_partitions(rec, root, sensor)
-    finally:
-        lock.release()
 
 
 def _write_partitions(rec: Recording, root: Path, sensor: str) -> list[Path]:

@@ -32,8 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -50,8 +48,6 @@ from .rollup import DAY, HOUR, LEGACY_LEVELS, LEVELS, bucket_start, plan, plan_s
 FORMAT = "tinyheat-heatmap-store"
 #: version 1: per-session files only (tinyheat before issue 18); 2: + compacted files
 VERSION = 2
-#: how long a writer waits for another writer's lock before giving up (s)
-LOCK_TIMEOUT_S = 600.0
 #: top-level names a store folder may hold (an interrupted first write leaves only these)
 STORE_NAMES = {"manifest.json", "manifest.json.tmp", ".lock", ".lock.owner", "compact", "second", "thermal", *LEVELS}
 #: columns of a rollup row: bucket start, dwell s, recorded s, people-frames, frames, max people
@@ -295,36 +291,18 @@ class HeatStore:
     # ---- the writers' lock and commit --------------------------------------------------------
     @contextmanager
     def _locked(self):
-        from filelock import FileLock, Timeout
+        """The store's writer lock (``.lock``, :class:`tinyheat.dataset.lock.WriterLock`): a second
+        writer calls ``on_wait`` with who holds it and waits (600 s, ``TINYHEAT_LOCK_TIMEOUT``), then
+        raises StoreError naming the holder. Reloads what the previous writer committed."""
+        from ..dataset.lock import WriterLock
 
         if self.readonly:
             raise StoreError(f"{self.root}: opened read-only")
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.root / ".lock"))
-        owner = self.root / ".lock.owner"
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            try:
-                who = owner.read_text(encoding="utf-8").strip()
-            except OSError:
-                who = "another writer"
-            msg = f"{self.root}: waiting for {who} (the store's writer lock; up to {LOCK_TIMEOUT_S:.0f} s)"
-            if self.on_wait:
-                self.on_wait(msg)
-            try:
-                lock.acquire(timeout=LOCK_TIMEOUT_S)
-            except Timeout:
-                raise StoreError(f"{self.root}: busy: {who} has held the writer lock for over "
-                                 f"{LOCK_TIMEOUT_S:.0f} s; try again later") from None
-        try:
-            owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since "
-                             f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n", encoding="utf-8")
+        with WriterLock(self.root, "heat-map store", notify=self.on_wait or (lambda msg: None), lock_name=".lock",
+                        error=StoreError):
             if (self.root / "manifest.json").is_file():
                 self._load()  # what the previous writer committed
             yield
-        finally:
-            lock.release()
 
     def _commit(self) -> None:
         """Replace the manifest atomically (the one commit point), then delete unreferenced
