@@ -303,7 +303,7 @@ def test_real_video_table_and_path_hot_walls_cold(shared_datasets):
     import itertools
 
     src = vh.video_source(real_video(shared_datasets))
-    assert src.size == (768, 432) and vh.utc(int(src.start_s)) == "2017-09-26T16:57:49Z"
+    assert src.size == (768, 432) and vh.iso(int(src.start_s)) == "2017-09-26T16:57:49Z"
     frames = src._frames
     src._frames = lambda: itertools.islice(frames(), 450)
     op = vh.make_op("motion", src, vh.make_mapper(src))

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .store import iso as _iso
+
 #: zone ``dwell_s``/``visits``/``peak_occupancy`` need the per-second rows: answered up to this range (s)
 SECONDS_RANGE_MAX = 7 * 86400
 #: width of the heat-map picture (px); the ROI is re-rendered at the same width
@@ -46,10 +48,6 @@ def _utc_s(text: str | None, name: str) -> int | None:
         return int(parse_time(text).timestamp())
     except (RecordingError, OverflowError, OSError, ValueError) as e:
         raise ApiError(f"{name}: {e}") from None
-
-
-def _iso(s: int) -> str:
-    return datetime.fromtimestamp(int(s), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class StoreView:

@@ -25,13 +25,10 @@ from . import ops
 from .activation import Activation
 from .floorplan import GRID_PX, Mapper
 from .video import VideoError, VideoReader
+from .store import iso
 
 #: seconds per stored session chunk (memory of the store path: CHUNK_S activation maps)
 CHUNK_S = 600
-
-
-def utc(sec: int) -> str:
-    return datetime.fromtimestamp(int(sec), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Source:
@@ -245,11 +242,11 @@ def write_activation_dir(src: Source, op: ops.Operation, out: Path, *, heatmap_b
             base_ms = int(round(src.start_s * 1000))
             for s in seconds(src2, op):
                 png = write_second_png(tmp, s)
-                ws.writerow([n, s.sec, utc(s.sec), png.name, s.n_frames, s.n_evaluated,
+                ws.writerow([n, s.sec, iso(s.sec), png.name, s.n_frames, s.n_evaluated,
                              int(s.counts.max()) if len(s.counts) else 0, f"{float(s.act.mean()):.6f}"])
                 for t, xi, yi, xg, yg, sc in s.points:
                     ms = base_ms + t
-                    wp.writerow([ms, utc(ms // 1000), f"{xi:.1f}", f"{yi:.1f}", f"{xg:.2f}", f"{yg:.2f}", f"{sc:.3f}"])
+                    wp.writerow([ms, iso(ms // 1000), f"{xi:.1f}", f"{yi:.1f}", f"{xg:.2f}", f"{yg:.2f}", f"{sc:.3f}"])
                 dwell += s.act
                 n += 1
                 frames += s.n_frames
