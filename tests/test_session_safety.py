@@ -178,3 +178,18 @@ def test_ingest_skips_fifos_and_link_loops_and_names_a_latin1_manifest_row(tmp_p
     (data / "manifest.csv").write_bytes(b"file,label,order,session,millis,ta_degC,source,sha256\r\n"
                                         b"face0/face0.0.jpg,face0,0,caf\xe9,,,x," + b"a" * 64 + b"\r\n")
     assert "row 2 is not UTF-8" in one_line_error(run("check", data))
+
+
+def test_force_replaces_a_session_but_never_another_folder(tmp_path):
+    """--force replaces an earlier session; a folder that is not a session (a dataset, say) is
+    refused before any work and keeps every file."""
+    keep = tmp_path / "mydataset"
+    keep.mkdir()
+    (keep / "manifest.csv").write_text("precious\n")
+    assert "not replacing it" in one_line_error(run("sim-session", "--out", keep, "--seconds", "3", "--force"))
+    assert sorted(p.name for p in keep.iterdir()) == ["manifest.csv"]
+    s = tmp_path / "s.zarr"
+    assert run("sim-session", "--out", s, "--seconds", "3").exit_code == 0
+    assert "already exists" in one_line_error(run("sim-session", "--out", s, "--seconds", "3"))
+    assert run("sim-session", "--out", s, "--seconds", "3", "--force").exit_code == 0
+    assert len(read_session(s).frames) > 0

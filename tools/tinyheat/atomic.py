@@ -16,7 +16,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 TAG = ".partial-"
 
@@ -67,15 +67,29 @@ def remove_stale(final: Path) -> list[Path]:
 
 
 @contextmanager
-def atomic_output(final: str | Path, *, force: bool = False) -> Iterator[Path]:
+def atomic_output(final: str | Path, *, force: bool = False,
+                  replaceable: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Yield a temporary sibling path for ``final`` (not created); move it to ``final`` on success.
 
     ``force``: an existing ``final`` is replaced (moved aside, then removed, after the new one is
-    in place); without it an existing ``final`` makes the rename fail with FileExistsError
-    (an empty folder is replaced). On an exception the temporary output is removed and the
-    exception propagates.
+    in place); without it an existing ``final`` raises FileExistsError, checked before the work
+    starts and again before the rename (an empty folder is replaced). ``replaceable(final)``: even
+    with ``force``, an existing non-empty ``final`` it rejects (e.g. a folder that is not a session)
+    raises FileExistsError and is never touched. On an exception the temporary output is removed
+    and the exception propagates.
     """
     final = Path(final)
+
+    def check() -> None:
+        if not os.path.lexists(final) or (final.is_dir() and not any(final.iterdir())):
+            return
+        if not force:
+            raise FileExistsError(17, "exists; pass --force to replace it", str(final))
+        if replaceable is not None and not replaceable(final):
+            raise FileExistsError(17, "exists and is not what this command writes; not replacing it "
+                                      "(choose another output)", str(final))
+
+    check()  # before any work: a long import or render is not thrown away at the end
     final.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(final)
     tmp = temp_sibling(final)
@@ -84,8 +98,7 @@ def atomic_output(final: str | Path, *, force: bool = False) -> Iterator[Path]:
         yield tmp
         old = None
         if os.path.lexists(final):
-            if not force and not (final.is_dir() and not any(final.iterdir())):
-                raise FileExistsError(17, "exists; pass --force to replace it", str(final))
+            check()
             old = final.parent / f".{final.name}.old-{os.getpid()}"
             _remove(old)
             os.rename(final, old)

@@ -10,6 +10,11 @@ from ..errors import ensure_new_file
 from .store import SessionError
 
 
+def _is_session(path: Path) -> bool:
+    """True for a session folder (``zarr.json`` inside): the only thing ``--force`` may replace."""
+    return path.is_dir() and (path / "zarr.json").is_file()
+
+
 def _shape(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
@@ -58,7 +63,7 @@ def import_session_cmd(src, out, kind, period_ms, unit, emissivity, reflected_de
                 source.eeprom
         else:
             chunks, meta, start, eeprom = source, source.meta, None, None
-        with atomic_output(out, force=force) as tmp:
+        with atomic_output(out, force=force, replaceable=_is_session) as tmp:
             w = SessionWriter(tmp, meta=meta, start=start, eeprom=eeprom)
             size = None
             for f, t, ta in chunks:
@@ -121,7 +126,7 @@ def play_cmd(session, out, fps, start, stop, step, tracks, vmin, vmax, force):
 
         from ..atomic import atomic_output
 
-        with atomic_output(out, force=force) as tmp:  # an interrupted render leaves no half file at --out
+        with atomic_output(out, force=force, replaceable=Path.is_file) as tmp:  # an interrupted render leaves no half file at --out
             n = render(s, tmp, fps=fps, tracks=tab, start=start, stop=stop, step=step, vmin=vmin, vmax=vmax,
                        progress=lambda it: tqdm(it, unit="frame", leave=False))
     except (SessionError, ValueError) as e:
@@ -166,7 +171,7 @@ def sim_session_cmd(out, seed, seconds, people, camera_drift, room_drift, force)
     from ..atomic import atomic_output
 
     try:
-        with atomic_output(out, force=force) as tmp:  # written whole or not at all
+        with atomic_output(out, force=force, replaceable=_is_session) as tmp:  # written whole or not at all
             w = SessionWriter(tmp, meta=sim.meta, start=datetime(2026, 1, 1, tzinfo=timezone.utc))
             w.append(sim.frames, sim.t_ms, sim.ta_degC)
             w.close()
