@@ -155,7 +155,11 @@ def export_edge_impulse(dataset: str | Path, out: str | Path, *, fmt: str = "jso
         if cat is None:
             report.left_out.append((r.file, "gap before the test block"))
             continue
-        sample = sf.read_sample(dataset / r.file)
+        try:
+            sample = sf.read_sample(dataset / r.file)
+        except (sf.SampleError, OSError) as e:  # one damaged sample is reported, not fatal
+            report.left_out.append((r.file, f"unreadable sample ({e})"))
+            continue
         stem = Path(r.file).stem
         meta = {"session": r.session, "order": str(r.order), "source": r.source or r.file, "dataset_file": r.file}
         meta.update({k: v for k, v in (("millis", r.millis), ("ta_degC", r.ta_degC)) if v})
