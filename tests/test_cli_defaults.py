@@ -195,3 +195,16 @@ def test_unexpected_errors_still_show_a_traceback(monkeypatch):
     monkeypatch.setattr(card_mod, "ingest", lambda *a, **k: 1 / 0)
     res = run("ingest", REPO, "-d", REPO / "nothing")
     assert isinstance(res.exception, ZeroDivisionError)
+
+
+def test_export_target_follows_tinyheat_firmware_like_the_simulator(tmp_path, monkeypatch):
+    """With TINYHEAT_FIRMWARE set, run/export write where sim-device builds from (and a bad value
+    is the same one-line error), not silently into the checkout's firmware/."""
+    from tinyheat.paths import FirmwareDirError, checkout_root, firmware_dir
+    from tinyheat.workflow.commands import firmware_target
+
+    monkeypatch.setenv("TINYHEAT_FIRMWARE", str(tmp_path / "nope"))
+    with pytest.raises(FirmwareDirError):
+        firmware_target(None)
+    monkeypatch.setenv("TINYHEAT_FIRMWARE", str(checkout_root() / "firmware"))
+    assert firmware_target(None) == firmware_dir()

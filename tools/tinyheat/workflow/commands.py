@@ -11,6 +11,7 @@ from ..training.recipes import DEFAULT_EPOCHS, RECIPES
 
 def firmware_target(firmware: str | None) -> Path | None:
     """Where ``export`` / ``run`` write the model: ``--firmware`` if given, else the ``firmware/`` folder of
+    ``TINYHEAT_FIRMWARE`` if set (the folder the simulator builds), else the ``firmware/`` folder of
     the tinyheat checkout this package runs from (never ``./firmware`` of the current directory), else
     None (an installed package without ``--firmware``: nothing to export into).
 
@@ -27,8 +28,12 @@ def firmware_target(firmware: str | None) -> Path | None:
             raise UserError(f"--firmware {fw}: does not look like a firmware folder (no lib/ inside, no platformio.ini "
                             f"in it or beside it)")
         return fw
-    from ..paths import checkout_root
+    import os
 
+    from ..paths import checkout_root, firmware_dir
+
+    if os.environ.get("TINYHEAT_FIRMWARE"):  # the folder sim-device and the TFLM check use (checked there)
+        return firmware_dir()
     root = checkout_root()
     return None if root is None else root / "firmware"
 
@@ -43,8 +48,8 @@ def existing_model(target: Path) -> Path | None:
 
 def _echo_firmware_target(firmware: str | None, target: Path) -> None:
     if firmware is None:
-        click.echo(f"exporting to {target / 'lib' / 'tinyheat_model'} (the firmware of the checkout tinyheat runs "
-                   f"from; --firmware chooses another)")
+        click.echo(f"exporting to {target / 'lib' / 'tinyheat_model'} (TINYHEAT_FIRMWARE, or the firmware of the "
+                   f"checkout tinyheat runs from; --firmware chooses another)")
 
 
 def _fmt_metrics(name: str, m: dict) -> str:

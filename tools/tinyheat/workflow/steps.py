@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from ..errors import OverwriteError, ensure_new_dir
+from ..training.recipes import DEFAULT_EPOCHS
 import numpy as np
 
 
@@ -117,7 +118,7 @@ def cv_int8(data, sel) -> dict:
     return {"metrics": m, "device": device, "tflite_bytes": size}
 
 
-def select_recipe(data, recipe: str = "auto", epochs: int = 40, echo=None):
+def select_recipe(data, recipe: str = "auto", epochs: int = DEFAULT_EPOCHS, echo=None):
     """CV plan + forward-in-time plan + selection. ``recipe``: ``auto`` (the search space, falling back
     to the default candidate unless another is clearly better) or a fixed recipe name."""
     from ..training.cv import forward_plan, plan_cv
@@ -185,7 +186,7 @@ def check(data) -> dict:
     return check_dataset(data)
 
 
-def train(data, recipe: str = "auto", epochs: int = 40, echo=None, report: dict | None = None) -> TrainResult:
+def train(data, recipe: str = "auto", epochs: int = DEFAULT_EPOCHS, echo=None, report: dict | None = None) -> TrainResult:
     """(check ->) select by CV -> refit on every sample. Raises DatasetTooSmall (one line) first.
 
     report: the data check if the caller already ran :func:`check` (it is not recomputed).
